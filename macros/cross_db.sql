@@ -1,0 +1,75 @@
+{#- Engine-specific SQL. Each macro dispatches through adapter.dispatch so that the models stay
+    identical on DuckDB and Trino; a duckdb__/trino__ version exists only where the engines differ. -#}
+
+{% macro seconds_between(start_at, end_at) -%}
+    {{ return(adapter.dispatch('seconds_between', 'sqlrec')(start_at, end_at)) }}
+{%- endmacro %}
+
+{# Both engines have epoch-second functions, but under different names; both keep microseconds. #}
+{% macro default__seconds_between(start_at, end_at) -%}
+    (to_unixtime({{ end_at }}) - to_unixtime({{ start_at }}))
+{%- endmacro %}
+
+{% macro duckdb__seconds_between(start_at, end_at) -%}
+    (epoch({{ end_at }}) - epoch({{ start_at }}))
+{%- endmacro %}
+
+
+{% macro top_n_per_group(relation, partition_by, order_by, n, rank_column='rank') -%}
+    {{ return(adapter.dispatch('top_n_per_group', 'sqlrec')(relation, partition_by, order_by, n, rank_column)) }}
+{%- endmacro %}
+
+{# ANSI: rank in a subquery, filter outside. n = 0 keeps every row. #}
+{% macro default__top_n_per_group(relation, partition_by, order_by, n, rank_column) -%}
+    select * from (
+        select
+            *,
+            row_number() over (partition by {{ partition_by }} order by {{ order_by }}) as {{ rank_column }}
+        from {{ relation }}
+    ) as ranked
+    {% if n | int > 0 %}where {{ rank_column }} <= {{ n }}{% endif %}
+{%- endmacro %}
+
+{# DuckDB filters windows in place with QUALIFY, which saves it one projection of the rows. #}
+{% macro duckdb__top_n_per_group(relation, partition_by, order_by, n, rank_column) -%}
+    select
+        *,
+        row_number() over (partition by {{ partition_by }} order by {{ order_by }}) as {{ rank_column }}
+    from {{ relation }}
+    {% if n | int > 0 %}qualify {{ rank_column }} <= {{ n }}{% endif %}
+{%- endmacro %}
+
+
+{% macro lake_files_exist(path_glob) -%}
+    {{ return(adapter.dispatch('lake_files_exist', 'sqlrec')(path_glob)) }}
+{%- endmacro %}
+
+{# DuckDB reads the lake directly: ask its glob() whether any file matches. #}
+{% macro duckdb__lake_files_exist(path_glob) -%}
+    {% if not execute %}{{ return(true) }}{% endif %}
+    {% set result = run_query("select count(*) from glob('" ~ path_glob ~ "')") %}
+    {{ return(result.columns[0].values()[0] > 0) }}
+{%- endmacro %}
+
+{# Engines that read the lake through tables (Trino) cannot see files: the table decides. #}
+{% macro default__lake_files_exist(path_glob) -%}
+    {{ return(true) }}
+{%- endmacro %}
+
+
+{% macro relation_column_names(relation) -%}
+    {{ return(adapter.dispatch('relation_column_names', 'sqlrec')(relation)) }}
+{%- endmacro %}
+
+{% macro default__relation_column_names(relation) -%}
+    {% if not execute %}{{ return([]) }}{% endif %}
+    {% set columns = adapter.get_columns_in_relation(relation) %}
+    {{ return(columns | map(attribute='name') | map('lower') | list) }}
+{%- endmacro %}
+
+{# A DuckDB lake source is a read_parquet(...) call, not a catalog relation: describe a query. #}
+{% macro duckdb__relation_column_names(relation) -%}
+    {% if not execute %}{{ return([]) }}{% endif %}
+    {% set result = run_query("describe select * from " ~ relation) %}
+    {{ return(result.columns[0].values() | map('lower') | list) }}
+{%- endmacro %}

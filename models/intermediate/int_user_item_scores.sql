@@ -1,0 +1,68 @@
+{#- w(u,i) of DESIGN.md: weighted, time-decayed, log-damped interaction strength of a user with an
+    item, for every pair with at least one valid event up to as_of. -#}
+
+with
+
+valid_events as (
+
+    select * from {{ ref('stg_lake__events') }}
+    where reject_reason is null
+
+),
+
+event_weights as (
+
+    select * from {{ ref('event_weights') }}
+
+),
+
+scoring_instant as (
+
+    select {{ sqlrec.as_of_timestamp('valid_events') }} as as_of_at
+
+),
+
+strengths as (
+
+    select
+        valid_events.user_id,
+        valid_events.item_id,
+        sum(
+            event_weights.weight
+            * {{ sqlrec.decay_factor('valid_events.event_at', 'scoring_instant.as_of_at') }}
+        ) as interaction_strength,
+        count(*) as event_count,
+        max(valid_events.event_at) as last_event_at
+    from valid_events
+    inner join event_weights
+        on valid_events.event_type = event_weights.event_type
+    cross join scoring_instant
+    where valid_events.event_at <= scoring_instant.as_of_at
+    group by valid_events.user_id, valid_events.item_id
+
+),
+
+scored as (
+
+    select
+        user_id,
+        item_id,
+        interaction_strength,
+        {{ sqlrec.log_damped('interaction_strength') }} as score,
+        event_count,
+        last_event_at
+    from strengths
+    {# Zero-weight event types (weight 0 in the seed) carry no signal. #}
+    where interaction_strength > 0
+
+)
+
+select
+    user_id,
+    item_id,
+    interaction_strength,
+    score,
+    event_count,
+    last_event_at,
+    row_number() over (partition by user_id order by score desc, item_id) as score_rank
+from scored

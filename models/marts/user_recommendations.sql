@@ -1,0 +1,166 @@
+{#- "For you": top_k items per user. Item similarity over the user's recent items first (each
+    neighbour weighted by how strongly the user holds the recent item), then popular items to fill
+    the list. Never an item the user already interacted with, never an unavailable item. -#}
+
+{%- set top_k = var('top_k') | int -%}
+
+with
+
+recent_items as (
+
+    select user_id, item_id, score from {{ ref('user_recent_items') }}
+
+),
+
+item_similarity as (
+
+    select item_id, similar_item_id, score from {{ ref('item_similarity') }}
+
+),
+
+interactions as (
+
+    select user_id, item_id from {{ ref('int_user_item_scores') }}
+
+),
+
+items as (
+
+    select item_id, is_available from {{ ref('int_items_enriched') }}
+
+),
+
+popular_items as (
+
+    select item_id, score, rank from {{ ref('popular_items') }}
+    where scope = 'global'
+
+),
+
+users as (
+
+    select distinct user_id from interactions
+
+),
+
+similarity_candidates as (
+
+    select
+        recent_items.user_id,
+        item_similarity.similar_item_id as item_id,
+        sum(recent_items.score * item_similarity.score) as raw_score
+    from recent_items
+    inner join item_similarity
+        on recent_items.item_id = item_similarity.item_id
+    group by recent_items.user_id, item_similarity.similar_item_id
+
+),
+
+new_available_candidates as (
+
+    select similarity_candidates.*
+    from similarity_candidates
+    left join interactions
+        on similarity_candidates.user_id = interactions.user_id
+        and similarity_candidates.item_id = interactions.item_id
+    left join items
+        on similarity_candidates.item_id = items.item_id
+    where interactions.item_id is null
+        and coalesce(items.is_available, true)
+
+),
+
+similarity_ranked as (
+
+    {{ sqlrec.top_n_per_group('new_available_candidates', 'user_id', 'raw_score desc, item_id', top_k) }}
+
+),
+
+similarity_recommendations as (
+
+    select
+        user_id,
+        item_id,
+        raw_score / max(raw_score) over (partition by user_id) as score,
+        rank,
+        'item_similarity' as source
+    from similarity_ranked
+
+),
+
+{# How many popular items each user must skip (already known or already recommended) bounds how
+    far down the popular list the fill has to look, so the fill never pairs every user with every
+    popular item. #}
+excluded_items as (
+
+    select user_id, item_id from interactions
+    union
+    select user_id, item_id from similarity_recommendations
+
+),
+
+fill_needs as (
+
+    select
+        users.user_id,
+        {{ top_k }} - coalesce(personalised.item_count, 0) as open_slots,
+        coalesce(skipped.item_count, 0) as skipped_popular
+    from users
+    left join (
+        select user_id, count(*) as item_count
+        from similarity_recommendations
+        group by user_id
+    ) as personalised
+        on users.user_id = personalised.user_id
+    left join (
+        select excluded_items.user_id, count(*) as item_count
+        from excluded_items
+        inner join popular_items
+            on excluded_items.item_id = popular_items.item_id
+        group by excluded_items.user_id
+    ) as skipped
+        on users.user_id = skipped.user_id
+
+),
+
+popular_candidates as (
+
+    select
+        fill_needs.user_id,
+        fill_needs.open_slots,
+        popular_items.item_id,
+        popular_items.score,
+        popular_items.rank as popular_rank
+    from fill_needs
+    inner join popular_items
+        on popular_items.rank <= fill_needs.open_slots + fill_needs.skipped_popular
+    left join excluded_items
+        on fill_needs.user_id = excluded_items.user_id
+        and popular_items.item_id = excluded_items.item_id
+    where fill_needs.open_slots > 0
+        and excluded_items.item_id is null
+
+),
+
+popular_ranked as (
+
+    {{ sqlrec.top_n_per_group('popular_candidates', 'user_id', 'popular_rank', none, 'fill_rank') }}
+
+),
+
+popular_recommendations as (
+
+    select
+        user_id,
+        item_id,
+        score,
+        {{ top_k }} - open_slots + fill_rank as rank,
+        'popular' as source
+    from popular_ranked
+    where fill_rank <= open_slots
+
+)
+
+select user_id, item_id, score, rank, source from similarity_recommendations
+union all
+select user_id, item_id, score, rank, source from popular_recommendations

@@ -1,0 +1,128 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+    )
+}}
+
+{#- Fail early, naming the path, when the lake has no events at all. -#}
+{%- if not sqlrec.lake_files_exist(var('events_path')) -%}
+    {{ exceptions.raise_compiler_error(
+        "No event files match events_path '" ~ var('events_path') ~ "'. Point the var at your "
+        ~ "lake (dbt build --vars '{events_path: \"<lake>/events/*/*.parquet\"}') or generate "
+        ~ "demo data with `sqlrec generate --out <lake>`."
+    ) }}
+{%- endif -%}
+
+{%- set raw_columns = sqlrec.relation_column_names(source('lake', 'events')) -%}
+{%- set has_event_id = 'event_id' in raw_columns -%}
+
+{# Partitions are processed once: a run reads only days after the newest one already staged.
+    The watermark is inlined as a literal so that the engine can prune partitions by name. #}
+{%- set watermark = none -%}
+{%- if is_incremental() and execute -%}
+    {%- set watermark = run_query("select cast(max(event_date) as varchar) from " ~ this).columns[0].values()[0] -%}
+{%- endif -%}
+
+{%- set future_limit = run_started_at + modules.datetime.timedelta(hours=var('future_tolerance_hours') | int) -%}
+
+with
+
+source as (
+
+    select * from {{ source('lake', 'events') }}
+    {% if watermark %}
+    where cast(event_date as date) > cast('{{ watermark }}' as date)
+    {% endif %}
+
+),
+
+event_weights as (
+
+    select * from {{ ref('event_weights') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids
+        {% if has_event_id -%}
+        nullif(trim(cast(event_id as {{ dbt.type_string() }})), '') as event_id,
+        {%- else -%}
+        cast(null as {{ dbt.type_string() }}) as event_id,
+        {%- endif %}
+        nullif(trim(cast(user_id as {{ dbt.type_string() }})), '') as user_id,
+        nullif(trim(cast(item_id as {{ dbt.type_string() }})), '') as item_id,
+
+        ---------- categories
+        lower(trim(cast(event_type as {{ dbt.type_string() }}))) as event_type,
+
+        ---------- timestamps
+        {{ dbt.safe_cast('event_time', api.Column.translate_type('timestamp')) }} as event_at,
+        event_time as event_time_source,
+        cast(event_date as date) as event_date
+
+    from source
+
+),
+
+checked as (
+
+    select
+        renamed.*,
+        case
+            when renamed.user_id is null then 'missing_user_id'
+            when renamed.item_id is null then 'missing_item_id'
+            when event_weights.event_type is null then 'unknown_event_type'
+            when renamed.event_time_source is null then 'missing_event_time'
+            when renamed.event_at is null then 'unparsable_event_time'
+            when renamed.event_at > cast('{{ future_limit.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp)
+                then 'future_event_time'
+        end as invalid_reason
+    from renamed
+    left join event_weights
+        on renamed.event_type = event_weights.event_type
+
+),
+
+{# A repeated event_id is kept once: its earliest occurrence, in this batch or an earlier one. #}
+ordered as (
+
+    select
+        checked.*,
+        case
+            when checked.invalid_reason is null and checked.event_id is not null
+                then row_number() over (
+                    partition by checked.event_id, checked.invalid_reason is null
+                    order by checked.event_date, checked.event_at, checked.user_id, checked.item_id, checked.event_type
+                )
+        end as event_id_occurrence
+    from checked
+
+)
+
+select
+    ordered.event_id,
+    ordered.user_id,
+    ordered.item_id,
+    ordered.event_type,
+    ordered.event_at,
+    ordered.event_date,
+    case
+        when ordered.invalid_reason is not null then ordered.invalid_reason
+        when ordered.event_id_occurrence > 1 then 'duplicate_event_id'
+        {% if watermark -%}
+        when ordered.event_id in (
+            select staged.event_id from {{ this }} as staged
+            where staged.reject_reason is null and staged.event_id is not null
+        ) then 'duplicate_event_id'
+        {%- endif %}
+    end as reject_reason,
+    {# The raw text is kept only where it explains a rejection. #}
+    case
+        when ordered.invalid_reason is not null
+            then cast(ordered.event_time_source as {{ dbt.type_string() }})
+    end as event_time_raw
+from ordered
