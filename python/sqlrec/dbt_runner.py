@@ -1,0 +1,52 @@
+"""Runs dbt commands on the sqlrec project, in a child process so each run starts clean and
+releases the DuckDB file when it ends (DuckDB allows one writer process at a time)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlrec import project
+from sqlrec.errors import UserError
+
+
+def dbt_executable() -> str:
+    beside_python = Path(sys.executable).parent / "dbt"
+    found = str(beside_python) if beside_python.exists() else shutil.which("dbt")
+    if not found:
+        raise UserError("the dbt command is not installed; run `pip install -e .` in the project")
+    return found
+
+
+def run_dbt(
+    command: list[str],
+    *,
+    dbt_vars: dict | None = None,
+    target: str | None = None,
+    quiet: bool = False,
+) -> subprocess.CompletedProcess:
+    """Run `dbt <command>` in the project with the given vars; raise UserError when it fails."""
+    args = [
+        dbt_executable(),
+        *command,
+        "--project-dir", str(project.project_dir()),
+        "--profiles-dir", str(project.profiles_dir()),
+        "--target", target or project.active_target(),
+    ]
+    if dbt_vars:
+        args += ["--vars", json.dumps(dbt_vars)]
+    completed = subprocess.run(
+        args,
+        cwd=project.project_dir(),
+        capture_output=quiet,
+        text=True,
+    )
+    if completed.returncode != 0:
+        detail = ""
+        if quiet:
+            detail = "\n" + "\n".join((completed.stdout or "").splitlines()[-25:])
+        raise UserError(f"`dbt {' '.join(command)}` failed (exit {completed.returncode}){detail}")
+    return completed

@@ -1,0 +1,72 @@
+"""The one place Python reads and writes the warehouse that dbt builds.
+
+Every Python step (ALS training, evaluation, the HTTP service, the demo) goes through
+`connect()`, which returns a `Warehouse` for the active dbt target. Connections are short-lived
+on purpose: DuckDB allows a single writer process, so nothing here holds the file open while
+dbt may need it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import pyarrow as pa
+
+from sqlrec import project
+from sqlrec.errors import UserError
+
+
+class Warehouse(Protocol):
+    def query(self, sql: str) -> pa.Table:
+        """Run a read-only query and return its result."""
+
+    def table_exists(self, name: str) -> bool:
+        """Whether the project's schema holds a table or view of that name."""
+
+    def read_table(self, name: str, columns: list[str] | None = None) -> pa.Table:
+        """Read a whole table of the project's schema."""
+
+
+class DuckDBWarehouse:
+    """The embedded default: the DuckDB file of the `duckdb` dbt target."""
+
+    def __init__(self, path: Path, schema: str = "main"):
+        self.path = Path(path)
+        self.schema = schema
+
+    def _connect(self, read_only: bool = True):
+        import duckdb
+
+        if read_only and not self.path.exists():
+            raise UserError(f"no DuckDB database at {self.path}; run `sqlrec build` first")
+        return duckdb.connect(str(self.path), read_only=read_only)
+
+    def query(self, sql: str) -> pa.Table:
+        with self._connect() as connection:
+            return connection.sql(sql).to_arrow_table()
+
+    def table_exists(self, name: str) -> bool:
+        if not self.path.exists():
+            return False
+        with self._connect() as connection:
+            found = connection.execute(
+                "select count(*) from information_schema.tables "
+                "where table_schema = ? and table_name = ?",
+                [self.schema, name],
+            ).fetchall()
+        return found[0][0] > 0
+
+    def read_table(self, name: str, columns: list[str] | None = None) -> pa.Table:
+        if not self.table_exists(name):
+            raise UserError(f"table {self.schema}.{name} not found in {self.path}; run `sqlrec build`")
+        selected = ", ".join(f'"{column}"' for column in columns) if columns else "*"
+        return self.query(f'select {selected} from "{self.schema}"."{name}"')
+
+
+def connect(target: str | None = None) -> Warehouse:
+    """The warehouse of a dbt target (default: the active one, env SQLREC_TARGET)."""
+    target = target or project.active_target()
+    if target == "duckdb":
+        return DuckDBWarehouse(project.duckdb_path())
+    raise UserError(f"target {target!r} is not supported by the Python steps yet")
