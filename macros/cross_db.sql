@@ -73,3 +73,17 @@
     {% set result = run_query("describe select * from " ~ relation) %}
     {{ return(result.columns[0].values() | map('lower') | list) }}
 {%- endmacro %}
+
+
+{% macro integer_divide(dividend, divisor) -%}
+    {{ return(adapter.dispatch('integer_divide', 'sqlrec')(dividend, divisor)) }}
+{%- endmacro %}
+
+{# Trino divides integers as integers; DuckDB's / always returns a double and has // instead. #}
+{% macro default__integer_divide(dividend, divisor) -%}
+    ({{ dividend }} / {{ divisor }})
+{%- endmacro %}
+
+{% macro duckdb__integer_divide(dividend, divisor) -%}
+    ({{ dividend }} // {{ divisor }})
+{%- endmacro %}

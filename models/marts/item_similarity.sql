@@ -3,6 +3,8 @@
     products. Each unordered pair is generated once (a < b) and mirrored only before the top-k cut, which
     halves the pair join and its aggregation, where nearly all of the time goes. -#}
 
+{%- set pair_key_base = 4294967296 -%}
+
 with
 
 user_item_vectors as (
@@ -30,27 +32,39 @@ item_keys as (
 
 ),
 
+{# A pair travels as one bigint (a * 2^32 + b): hashing one integer instead of two columns is what
+   makes the aggregation of hundreds of millions of pair rows affordable. #}
 unordered_pairs as (
 
     select
-        item_a.item_key as item_key,
-        item_b.item_key as similar_item_key,
+        cast(item_a.item_key as bigint) * {{ pair_key_base }} + item_b.item_key as pair_key,
         sum(item_a.unit_column_score * item_b.unit_column_score) as score,
         count(*) as common_users
     from item_columns as item_a
     inner join item_columns as item_b
         on item_a.user_key = item_b.user_key
         and item_a.item_key < item_b.item_key
-    group by item_a.item_key, item_b.item_key
+    group by 1
     having count(*) >= {{ var('min_common_users') | int }}
+
+),
+
+unpacked_pairs as (
+
+    select
+        {{ sqlrec.integer_divide('pair_key', pair_key_base) }} as item_key,
+        pair_key % {{ pair_key_base }} as similar_item_key,
+        score,
+        common_users
+    from unordered_pairs
 
 ),
 
 both_directions as (
 
-    select item_key, similar_item_key, score, common_users from unordered_pairs
+    select item_key, similar_item_key, score, common_users from unpacked_pairs
     union all
-    select similar_item_key, item_key, score, common_users from unordered_pairs
+    select similar_item_key, item_key, score, common_users from unpacked_pairs
 
 ),
 
