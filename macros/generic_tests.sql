@@ -1,7 +1,8 @@
 {#- The few generic tests this project needs; dbt packages (dbt_utils) cannot be installed here.
     Each returns the failing rows, so dbt reports how many there are. -#}
 
-{% test expression_is_true(model, expression) %}
+{# Given under a column, the expression may use that column's name like any other. #}
+{% test expression_is_true(model, expression, column_name=none) %}
     select * from {{ model }} where not ({{ expression }})
 {% endtest %}
 

@@ -1,6 +1,7 @@
 {#- The rows of the user-item matrix that the cosine is computed on: each user's strongest
-    max_items_per_user items (the cap bounds the quadratic pair join), L2-normalised per user,
-    with dense integer keys so that the pair join hashes integers, not strings. -#}
+    max_items_per_user items (the cap bounds the quadratic pair join), L2-normalised per user;
+    then each item's column scaled to unit length, so that a pair's cosine is a plain sum of
+    products. Dense integer keys let the pair join hash integers, not strings. -#}
 
 {%- set max_items_per_user = var('max_items_per_user') | int -%}
 
@@ -30,7 +31,7 @@ user_keys as (
 
 ),
 
-normalised as (
+user_normalised as (
 
     select
         user_id,
@@ -38,6 +39,17 @@ normalised as (
         score,
         score / sqrt(sum(score * score) over (partition by user_id)) as normalized_score
     from user_item_scores
+
+),
+
+column_normalised as (
+
+    select
+        *,
+        normalized_score
+            / sqrt(sum(normalized_score * normalized_score) over (partition by item_id))
+            as unit_column_score
+    from user_normalised
 
 )
 
@@ -47,8 +59,9 @@ select
     normalised.user_id,
     normalised.item_id,
     normalised.score,
-    normalised.normalized_score
-from normalised
+    normalised.normalized_score,
+    normalised.unit_column_score
+from column_normalised as normalised
 inner join user_keys
     on normalised.user_id = user_keys.user_id
 inner join item_keys

@@ -1,0 +1,105 @@
+"""Benchmark: the SQL similarity path (dbt on DuckDB) against pandas + implicit's
+CosineRecommender on the same maths, side by side in one run.
+
+    python bench/bench_similarity.py [--sizes 1m,10m] [--data-dir data/bench] [--with-tests]
+
+For each size it generates a lake once (kept under --data-dir), then times, each in a child
+process of its own so that its wall time and peak memory are its own:
+
+- sql:  `dbt build --select +item_similarity` into a fresh DuckDB file (models and seed; with
+        --with-tests also the data and unit tests of those models, timed separately);
+- peer: bench/cosine_peer.py: read the lake with pyarrow/pandas, compute w(u,i), cap, normalise,
+        CosineRecommender.fit.
+
+and prints seconds, peak resident memory and the ratio sql / peer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT / "python"))
+
+from sqlrec import project  # noqa: E402
+from sqlrec.generate import generate_lake  # noqa: E402
+
+# A marketplace month: ~28 events and ~20 distinct items per active user (median 10).
+SIZES = {
+    "1m": {"events": 1_000_000, "users": 50_000, "items": 20_000},
+    "10m": {"events": 10_000_000, "users": 500_000, "items": 100_000},
+}
+
+
+def measured(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Run a command; return its wall seconds, peak RSS in GiB (itself and children), output."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, cwd=PROJECT, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{output[-3000:]}")
+    return seconds, usage.ru_maxrss / 2**20, output
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1m,10m")
+    parser.add_argument("--data-dir", type=Path, default=PROJECT / "data" / "bench")
+    parser.add_argument("--with-tests", action="store_true",
+                        help="also time `dbt test` of the similarity path")
+    args = parser.parse_args()
+
+    bin_dir = Path(sys.executable).parent
+    profiles = args.data_dir / "profiles"
+    profiles.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(PROJECT / "profiles.yml.example", profiles / "profiles.yml")
+
+    rows = []
+    for size in args.sizes.split(","):
+        spec = SIZES[size]
+        lake = args.data_dir / f"lake-{size}"
+        if not any((lake / "events").glob("*/*.parquet")):
+            print(f"generating {size}: {spec}", flush=True)
+            generate_lake(lake, **spec, days=30, seed=1, overwrite=True)
+        database = args.data_dir / f"similarity-{size}.duckdb"
+        database.unlink(missing_ok=True)
+        env = {**os.environ, "DBT_PROFILES_DIR": str(profiles), "SQLREC_TARGET": "duckdb",
+               "SQLREC_DUCKDB_PATH": str(database), "OPENBLAS_NUM_THREADS": "1"}
+        dbt_args = ["--select", "+item_similarity", "--vars",
+                    str(project.lake_vars(lake)).replace("'", '"')]
+
+        sql_s, sql_gb, _ = measured(
+            [str(bin_dir / "dbt"), "build", *dbt_args, "--exclude-resource-type", "test",
+             "--exclude-resource-type", "unit_test"], env)
+        test_s = None
+        if args.with_tests:
+            test_s, _, _ = measured([str(bin_dir / "dbt"), "test", *dbt_args], env)
+        peer_s, peer_gb, peer_out = measured(
+            [sys.executable, str(PROJECT / "bench" / "cosine_peer.py"), str(lake)], env)
+        rows.append((size, spec["events"], sql_s, sql_gb, test_s, peer_s, peer_gb,
+                     peer_out.strip().splitlines()[-1]))
+        print(f"{size}: sql {sql_s:.1f} s / {sql_gb:.2f} GiB, peer {peer_s:.1f} s / "
+              f"{peer_gb:.2f} GiB, ratio {sql_s / peer_s:.2f}", flush=True)
+
+    print("\n| events | dbt build of +item_similarity | peak memory | pandas + implicit "
+          "CosineRecommender | peak memory | ratio sql / peer | dbt test |")
+    print("|---|---|---|---|---|---|---|")
+    for size, events, sql_s, sql_gb, test_s, peer_s, peer_gb, _ in rows:
+        tests = f"{test_s:.1f} s" if test_s is not None else "not run"
+        print(f"| {events:,} | {sql_s:.1f} s | {sql_gb:.2f} GiB | {peer_s:.1f} s | "
+              f"{peer_gb:.2f} GiB | {sql_s / peer_s:.2f} | {tests} |")
+    for size, *_, peer_line in rows:
+        print(f"peer {size}: {peer_line}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""The dbt project end to end: incremental runs, idempotence, bad input, the CLI around it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from helpers import build_into, read_table
+
+from sqlrec import cli, pipeline, project
+from sqlrec.dbt_runner import run_dbt
+from sqlrec.errors import UserError
+from sqlrec.generate import generate_lake
+
+MARTS = {
+    "item_similarity": "item_id, rank",
+    "popular_items": "scope, category, rank",
+    "user_recent_items": "user_id, recency_rank",
+    "user_recommendations": "user_id, rank",
+    "events_rejected": "event_date, event_id, reason",
+    "int_user_item_scores": "user_id, item_id",
+}
+
+
+def assert_same_marts(database_a, database_b):
+    for table, order_by in MARTS.items():
+        a, b = read_table(database_a, table, order_by), read_table(database_b, table, order_by)
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12, obj=table)
+
+
+@pytest.fixture(scope="module")
+def lake_with_bad_rows(tmp_path_factory):
+    lake = tmp_path_factory.mktemp("bad_lake")
+    generate_lake(lake, users=800, items=300, events=20_000, days=6, seed=3, bad_rows=60,
+                  overwrite=True)
+    return lake
+
+
+def test_incremental_runs_equal_a_full_refresh_and_repeat_runs_change_nothing(
+    lake_with_bad_rows, tmp_path, monkeypatch
+):
+    partitions = sorted((lake_with_bad_rows / "events").iterdir())
+    growing = tmp_path / "growing"
+    shutil.copytree(lake_with_bad_rows / "catalog", growing / "catalog")
+    for partition in partitions[:-1]:
+        shutil.copytree(partition, growing / "events" / partition.name)
+
+    incremental_db = tmp_path / "incremental.duckdb"
+    build_into(incremental_db, growing, monkeypatch)
+    first = {table: read_table(incremental_db, table, order) for table, order in MARTS.items()}
+
+    # a second run with no new partition changes nothing
+    build_into(incremental_db, growing, monkeypatch)
+    for table, order_by in MARTS.items():
+        pd.testing.assert_frame_equal(first[table], read_table(incremental_db, table, order_by))
+
+    # the new day arrives, carrying a repeat of an event_id already staged from an earlier day
+    shutil.copytree(partitions[-1], growing / "events" / partitions[-1].name)
+    earlier = pq.read_table(next(partitions[0].glob("*.parquet"))).slice(0, 1)
+    repeat = earlier.set_column(
+        earlier.schema.get_field_index("event_time"), "event_time",
+        pa.array([dt.datetime.strptime(partitions[-1].name.split("=")[1], "%Y-%m-%d")],
+                 pa.timestamp("us")),
+    )
+    pq.write_table(repeat, growing / "events" / partitions[-1].name / "late-repeat.parquet")
+    build_into(incremental_db, growing, monkeypatch)
+
+    full_db = tmp_path / "full.duckdb"
+    build_into(full_db, growing, monkeypatch, full_refresh=True)
+    assert_same_marts(incremental_db, full_db)
+
+    with duckdb.connect(str(incremental_db), read_only=True) as connection:
+        staged = connection.execute(
+            "select count(*), count(distinct event_date) from stg_lake__events"
+        ).fetchall()[0]
+        repeat_reason = connection.execute(
+            "select reason from events_rejected where event_id = ? and event_date = ?",
+            [earlier.column("event_id")[0].as_py(),
+             dt.date.fromisoformat(partitions[-1].name.split("=")[1])],
+        ).fetchall()
+    expected_rows = sum(pq.read_metadata(path).num_rows
+                        for path in (growing / "events").glob("*/*.parquet"))
+    assert staged == (expected_rows, len(partitions))
+    assert repeat_reason == [("duplicate_event_id",)]
+
+
+def test_bad_rows_are_kept_in_events_rejected_with_their_reason(
+    lake_with_bad_rows, tmp_path, monkeypatch
+):
+    database = tmp_path / "sqlrec.duckdb"
+    build_into(database, lake_with_bad_rows, monkeypatch)
+    with duckdb.connect(str(database), read_only=True) as connection:
+        reasons = dict(connection.execute(
+            "select reason, count(*) from events_rejected group by reason").fetchall())
+        valid = connection.execute(
+            "select count(*) from stg_lake__events where reject_reason is null").fetchall()[0][0]
+    # the generator spreads 60 bad rows evenly over its six kinds of defect
+    assert reasons == {
+        "missing_user_id": 10, "missing_item_id": 10, "unknown_event_type": 10,
+        "future_event_time": 10, "missing_event_time": 10, "duplicate_event_id": 10,
+    }
+    assert valid == 20_000
+
+
+def test_string_times_integer_ids_no_event_id_and_no_catalogue(tmp_path, monkeypatch):
+    """The optional parts of the input contract: a lake a user might hand over."""
+    partition = tmp_path / "lake" / "events" / "event_date=2026-10-01"
+    partition.mkdir(parents=True)
+    pq.write_table(pa.table({
+        "user_id": pa.array([1, 1, 2, 2, 3, 3, None], pa.int64()),
+        "item_id": pa.array([10, 11, 10, 11, 10, 12, 10], pa.int64()),
+        "event_type": ["view", "VIEW", "like", "view", "view", "view", "view"],
+        "event_time": ["2026-10-01 10:00:00", "2026-10-01 10:05:00", "2026-10-01 11:00:00",
+                       "2026-10-01 11:01:00", "not a time", "2026-10-01 12:00:00",
+                       "2026-10-01 12:00:00"],
+    }), partition / "part-0.parquet")
+    database = tmp_path / "sqlrec.duckdb"
+    build_into(database, tmp_path / "lake", monkeypatch,
+               extra_vars={"min_common_users": 1, "half_life_days": 0})
+
+    rejected = read_table(database, "events_rejected", "reason")
+    assert list(rejected["reason"]) == ["missing_user_id", "unparsable_event_time"]
+    assert list(rejected["event_time"]) == ["2026-10-01 12:00:00", "not a time"]
+
+    similarity = read_table(database, "item_similarity", "item_id, rank")
+    assert set(similarity["item_id"]) == {"10", "11"}  # ids come out as strings
+    # users 1 and 2 both hold 10 and 11; user 1: w = 1, 1; user 2: like (3) -> 1 + ln 3, view 1
+    n1 = np.array([1, 1]) / np.sqrt(2)
+    n2 = np.array([1 + np.log(3), 1]) / np.linalg.norm([1 + np.log(3), 1])
+    n3 = np.array([1, 0])  # user 3's only valid event is item 12: no row for 10 or 11
+    column_10, column_11 = np.array([n1[0], n2[0]]), np.array([n1[1], n2[1]])
+    expected = column_10 @ column_11 / (np.linalg.norm(column_10) * np.linalg.norm(column_11))
+    assert n3.sum() == 1
+    assert similarity.loc[similarity["item_id"] == "10", "score"].item() == pytest.approx(
+        expected, rel=1e-12)
+
+    # with no catalogue every item counts as available and may be recommended
+    recommendations = read_table(database, "user_recommendations", "user_id, rank")
+    assert set(recommendations["item_id"]) <= {"10", "11", "12"}
+    assert (recommendations.groupby("user_id").size() >= 1).all()
+
+
+def test_missing_lake_fails_with_a_message_naming_the_path(tmp_path, capsys):
+    missing = tmp_path / "no-such-lake"
+    with pytest.raises(UserError, match=str(missing / "events")):
+        pipeline.build(missing)
+    assert cli.main(["build", "--lake", str(missing)]) == 2
+    error = capsys.readouterr().err
+    assert str(missing / "events") in error
+    assert "Traceback" not in error
+
+
+def test_dbt_itself_names_a_missing_events_path(tmp_path):
+    """Users who call dbt directly with a wrong var get the path back, not a stack trace."""
+    missing_glob = str(tmp_path / "nowhere" / "events" / "*" / "*.parquet")
+    with pytest.raises(UserError) as failure:
+        run_dbt(["build", "--select", "stg_lake__events"],
+                dbt_vars={"events_path": missing_glob}, quiet=True)
+    assert f"No event files match events_path '{missing_glob}'" in str(failure.value)
+    assert "Traceback" not in str(failure.value)
+
+
+def test_cli_rejects_vars_that_are_not_a_mapping(small_lake, capsys):
+    assert cli.main(["build", "--lake", str(small_lake), "--vars", "[1, 2]"]) == 2
+    assert "--vars must be a mapping" in capsys.readouterr().err
+
+
+def test_lake_vars_point_at_the_contract_layout(tmp_path):
+    assert project.lake_vars(tmp_path) == {
+        "events_path": str(tmp_path.resolve() / "events" / "*" / "*.parquet"),
+        "catalog_path": str(tmp_path.resolve() / "catalog" / "*.parquet"),
+    }
