@@ -87,3 +87,18 @@
 {% macro duckdb__integer_divide(dividend, divisor) -%}
     ({{ dividend }} // {{ divisor }})
 {%- endmacro %}
+
+
+{% macro try_cast_timestamp(expression) -%}
+    {{ return(adapter.dispatch('try_cast_timestamp', 'sqlrec')(expression)) }}
+{%- endmacro %}
+
+{# A timestamp, or null where the text does not parse (dbt.safe_cast is a plain cast on DuckDB). #}
+{% macro default__try_cast_timestamp(expression) -%}
+    try_cast({{ expression }} as timestamp)
+{%- endmacro %}
+
+{# Trino's plain timestamp keeps milliseconds; the lake's events carry microseconds. #}
+{% macro trino__try_cast_timestamp(expression) -%}
+    try_cast({{ expression }} as timestamp(6))
+{%- endmacro %}

@@ -60,7 +60,7 @@ renamed as (
         lower(trim(cast(event_type as {{ dbt.type_string() }}))) as event_type,
 
         ---------- timestamps
-        {{ dbt.safe_cast('event_time', api.Column.translate_type('timestamp')) }} as event_at,
+        {{ sqlrec.try_cast_timestamp('event_time') }} as event_at,
         event_time as event_time_source,
         cast(event_date as date) as event_date
 
