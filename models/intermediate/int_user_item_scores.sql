@@ -57,12 +57,4 @@ scored as (
 
 )
 
-select
-    user_id,
-    item_id,
-    interaction_strength,
-    score,
-    event_count,
-    last_event_at,
-    row_number() over (partition by user_id order by score desc, item_id) as score_rank
-from scored
+select * from scored

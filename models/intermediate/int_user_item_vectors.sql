@@ -9,60 +9,103 @@ with
 
 user_item_scores as (
 
-    select * from {{ ref('int_user_item_scores') }}
+    select user_id, item_id, score from {{ ref('int_user_item_scores') }}
+
+),
+
+user_totals as (
+
+    select user_id, count(*) as item_count, sum(score * score) as sum_of_squares
+    from user_item_scores
+    group by user_id
+
+),
+
+{# Nearly every user is within the cap: only the few above it need their items ranked. #}
+users_within_cap as (
+
+    select user_item_scores.*, user_totals.sum_of_squares
+    from user_item_scores
+    inner join user_totals
+        on user_item_scores.user_id = user_totals.user_id
     {% if max_items_per_user > 0 -%}
-    where score_rank <= {{ max_items_per_user }}
+    where user_totals.item_count <= {{ max_items_per_user }}
     {%- endif %}
 
 ),
 
-{# Keys follow the string order of the ids, so ordering by key is ordering by id. #}
-item_keys as (
+{% if max_items_per_user > 0 -%}
+users_above_cap as (
 
-    select item_id, row_number() over (order by item_id) as item_key
-    from (select distinct item_id from user_item_scores) as items
+    select user_item_scores.*
+    from user_item_scores
+    inner join user_totals
+        on user_item_scores.user_id = user_totals.user_id
+    where user_totals.item_count > {{ max_items_per_user }}
+
+),
+
+strongest_items as (
+
+    {{ sqlrec.top_n_per_group(
+        'users_above_cap', 'user_id', 'score desc, item_id', max_items_per_user, 'score_rank'
+    ) }}
+
+),
+
+{%- endif %}
+
+kept as (
+
+    select user_id, item_id, score, sum_of_squares from users_within_cap
+    {% if max_items_per_user > 0 -%}
+    union all
+    select
+        user_id,
+        item_id,
+        score,
+        sum(score * score) over (partition by user_id) as sum_of_squares
+    from strongest_items
+    {%- endif %}
+
+),
+
+user_normalised as (
+
+    select user_id, item_id, score, score / sqrt(sum_of_squares) as normalized_score
+    from kept
+
+),
+
+{# Keys follow the string order of the ids, so ordering by key is ordering by id. #}
+item_columns as (
+
+    select
+        item_id,
+        row_number() over (order by item_id) as item_key,
+        sqrt(sum(normalized_score * normalized_score)) as column_norm
+    from user_normalised
+    group by item_id
 
 ),
 
 user_keys as (
 
     select user_id, row_number() over (order by user_id) as user_key
-    from (select distinct user_id from user_item_scores) as users
-
-),
-
-user_normalised as (
-
-    select
-        user_id,
-        item_id,
-        score,
-        score / sqrt(sum(score * score) over (partition by user_id)) as normalized_score
-    from user_item_scores
-
-),
-
-column_normalised as (
-
-    select
-        *,
-        normalized_score
-            / sqrt(sum(normalized_score * normalized_score) over (partition by item_id))
-            as unit_column_score
-    from user_normalised
+    from user_totals
 
 )
 
 select
     user_keys.user_key,
-    item_keys.item_key,
-    normalised.user_id,
-    normalised.item_id,
-    normalised.score,
-    normalised.normalized_score,
-    normalised.unit_column_score
-from column_normalised as normalised
+    item_columns.item_key,
+    user_normalised.user_id,
+    user_normalised.item_id,
+    user_normalised.score,
+    user_normalised.normalized_score,
+    user_normalised.normalized_score / item_columns.column_norm as unit_column_score
+from user_normalised
 inner join user_keys
-    on normalised.user_id = user_keys.user_id
-inner join item_keys
-    on normalised.item_id = item_keys.item_id
+    on user_normalised.user_id = user_keys.user_id
+inner join item_columns
+    on user_normalised.item_id = item_columns.item_id

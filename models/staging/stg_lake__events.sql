@@ -87,19 +87,47 @@ checked as (
 
 ),
 
-{# A repeated event_id is kept once: its earliest occurrence, in this batch or an earlier one. #}
-ordered as (
+{# A repeated event_id is kept once: its earliest occurrence, in this batch or an earlier one.
+   Repeats are rare, so only the rows of repeated ids are ranked. #}
+repeated_event_ids as (
+
+    select event_id
+    from checked
+    where invalid_reason is null and event_id is not null
+    group by event_id
+    having count(*) > 1
+
+),
+
+flagged as (
 
     select
         checked.*,
-        case
-            when checked.invalid_reason is null and checked.event_id is not null
-                then row_number() over (
-                    partition by checked.event_id, checked.invalid_reason is null
-                    order by checked.event_date, checked.event_at, checked.user_id, checked.item_id, checked.event_type
-                )
-        end as event_id_occurrence
+        repeated_event_ids.event_id is not null as is_repeated
     from checked
+    left join repeated_event_ids
+        on checked.event_id = repeated_event_ids.event_id
+        and checked.invalid_reason is null
+
+),
+
+ordered as (
+
+    select flagged.*, 1 as event_id_occurrence
+    from flagged
+    where not flagged.is_repeated
+
+    union all
+
+    select
+        flagged.*,
+        row_number() over (
+            partition by flagged.event_id
+            order by flagged.event_date, flagged.event_at, flagged.user_id, flagged.item_id,
+                flagged.event_type
+        ) as event_id_occurrence
+    from flagged
+    where flagged.is_repeated
 
 )
 
