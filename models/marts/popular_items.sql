@@ -1,7 +1,7 @@
 {#- Popularity, the fallback for cold users: each available item's summed w(u,i), scaled so that
     the top item of its scope scores 1. One list over all items, one per category. -#}
 
-{%- set popular_k = var('popular_items_k', 200) | int -%}
+{%- set popular_k = var('popular_items_k') | int -%}
 
 with
 
