@@ -101,13 +101,14 @@ def print_sample(items: int = 3, users: int = 3, rows: int = 5) -> None:
             select item_id from popular_items where scope = 'global' and rank <= {items}
         )
         select similarity.item_id, item.category, item.brand,
-               similarity.similar_item_id, similar.category as similar_category,
-               similar.brand as similar_brand, round(similarity.score, 4) as score,
+               similarity.similar_item_id, neighbour.category as similar_category,
+               neighbour.brand as similar_brand, round(similarity.score, 4) as score,
                similarity.rank, similarity.common_users
         from item_similarity as similarity
         inner join top_items on similarity.item_id = top_items.item_id
         left join int_items_enriched as item on similarity.item_id = item.item_id
-        left join int_items_enriched as similar on similarity.similar_item_id = similar.item_id
+        left join int_items_enriched as neighbour
+            on similarity.similar_item_id = neighbour.item_id
         where similarity.rank <= {rows}
         order by similarity.item_id, similarity.rank
     """).to_pandas().to_string(index=False))

@@ -176,3 +176,11 @@ def test_lake_vars_point_at_the_contract_layout(tmp_path):
         "events_path": str(tmp_path.resolve() / "events" / "*" / "*.parquet"),
         "catalog_path": str(tmp_path.resolve() / "catalog" / "*.parquet"),
     }
+
+
+def test_demo_builds_a_given_lake_and_prints_both_surfaces(small_lake, capfd):
+    assert cli.main(["demo", "--lake", str(small_lake)]) == 0
+    printed = capfd.readouterr().out
+    assert "generating" not in printed  # the given lake is used as it is
+    assert "== Viewed together" in printed and "== For you" in printed
+    assert "item_similarity" in printed  # the sources table names where lists come from
