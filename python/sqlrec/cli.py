@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sqlrec import generate, pipeline, trino_local
+from sqlrec import generate, pipeline, service, trino_local
 from sqlrec.errors import UserError
 
-COMMAND_MODULES = [generate, pipeline, trino_local]
+COMMAND_MODULES = [generate, pipeline, service, trino_local]
 
 
 def build_parser() -> argparse.ArgumentParser:

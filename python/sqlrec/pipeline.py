@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from sqlrec import project
+from sqlrec.build_marker import write_build_marker
 from sqlrec.dbt_runner import run_dbt
 from sqlrec.errors import UserError
 
@@ -62,6 +63,8 @@ def build(lake_dir: Path, *, full_refresh: bool = False, extra_vars: dict | None
     if select:
         command += ["--select", select]
     run_dbt(command, dbt_vars={**project.lake_vars(lake_dir), **(extra_vars or {})}, quiet=quiet)
+    # only after every table is in place: the HTTP service reloads when this marker changes
+    write_build_marker("build")
 
 
 def _build_command(args: argparse.Namespace) -> int:
