@@ -99,6 +99,7 @@ def main() -> int:
 def serve(port: int) -> int:
     import uvicorn
     from fastapi import Response
+
     from sqlrec.service.app import create_app
     from sqlrec.service.reloading import SnapshotStore, WarehouseSource
     from sqlrec.service.settings import ServiceSettings

@@ -93,7 +93,7 @@ def main() -> None:
     print("\n| events | dbt build of +item_similarity | peak memory | pandas + implicit "
           "CosineRecommender | peak memory | ratio sql / peer | dbt test |")
     print("|---|---|---|---|---|---|---|")
-    for size, events, sql_s, sql_gb, test_s, peer_s, peer_gb, _ in rows:
+    for _, events, sql_s, sql_gb, test_s, peer_s, peer_gb, _ in rows:
         tests = f"{test_s:.1f} s" if test_s is not None else "not run"
         print(f"| {events:,} | {sql_s:.1f} s | {sql_gb:.2f} GiB | {peer_s:.1f} s | "
               f"{peer_gb:.2f} GiB | {sql_s / peer_s:.2f} | {tests} |")

@@ -38,7 +38,8 @@ def main() -> None:
     ).to_pandas()
     as_of = events["event_time"].max()
     age_days = (as_of - events["event_time"]).dt.total_seconds().to_numpy() / 86_400
-    strength = events["event_type"].map(WEIGHTS).to_numpy() * 0.5 ** (age_days / args.half_life_days)
+    decay = 0.5 ** (age_days / args.half_life_days)
+    strength = events["event_type"].map(WEIGHTS).to_numpy() * decay
     user_index, users = pd.factorize(events["user_id"])
     item_index, items = pd.factorize(events["item_id"])
     pairs = pd.DataFrame({"user": user_index, "item": item_index, "c": strength})

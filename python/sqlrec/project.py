@@ -16,7 +16,9 @@ def project_dir() -> Path:
     if not (path / "dbt_project.yml").is_file():
         from sqlrec.errors import UserError
 
-        raise UserError(f"no dbt_project.yml in {path}; set SQLREC_PROJECT_DIR to the sqlrec project")
+        raise UserError(
+            f"no dbt_project.yml in {path}; set SQLREC_PROJECT_DIR to the sqlrec project"
+        )
     return path
 
 
@@ -29,7 +31,7 @@ def active_target() -> str:
 
 
 def duckdb_path() -> Path:
-    """The DuckDB file of the duckdb target, resolved as dbt resolves it (relative to the project)."""
+    """The DuckDB file of the duckdb target, resolved as dbt does (relative to the project)."""
     path = Path(os.environ.get("SQLREC_DUCKDB_PATH", "data/sqlrec.duckdb"))
     return path if path.is_absolute() else project_dir() / path
 

@@ -27,6 +27,15 @@ class Warehouse(Protocol):
     def read_table(self, name: str, columns: list[str] | None = None) -> pa.Table:
         """Read a whole table of the project's schema."""
 
+    def write_table(self, name: str, data: pa.Table | pa.RecordBatchReader,
+                    mode: str = "replace") -> int:
+        """Write rows into a table of the project's schema and return how many were written.
+
+        mode 'replace' creates or replaces the table; 'append' adds the rows, creating the table
+        when it does not exist yet. A RecordBatchReader is consumed once, batch by batch, so that
+        a writer can stream results that never sit in memory all at once.
+        """
+
 
 class DuckDBWarehouse:
     """The embedded default: the DuckDB file of the `duckdb` dbt target."""
@@ -59,9 +68,40 @@ class DuckDBWarehouse:
 
     def read_table(self, name: str, columns: list[str] | None = None) -> pa.Table:
         if not self.table_exists(name):
-            raise UserError(f"table {self.schema}.{name} not found in {self.path}; run `sqlrec build`")
+            raise UserError(
+                f"table {self.schema}.{name} not found in {self.path}; run `sqlrec build`"
+            )
         selected = ", ".join(f'"{column}"' for column in columns) if columns else "*"
         return self.query(f'select {selected} from "{self.schema}"."{name}"')
+
+    def write_table(self, name: str, data: pa.Table | pa.RecordBatchReader,
+                    mode: str = "replace") -> int:
+        if mode not in ("replace", "append"):
+            raise ValueError(f"mode must be 'replace' or 'append', got {mode!r}")
+        import duckdb
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        target = f'"{self.schema}"."{name}"'
+        # Opened read-write only for this write and closed right after: dbt needs the file next.
+        try:
+            connection = self._connect(read_only=False)
+        except duckdb.IOException as error:
+            raise UserError(f"cannot open {self.path} for writing (is dbt or another sqlrec "
+                            f"step using it?): {error}") from error
+        with connection:
+            connection.register("sqlrec_incoming_rows", data)
+            exists = connection.execute(
+                "select count(*) from information_schema.tables "
+                "where table_schema = ? and table_name = ?",
+                [self.schema, name],
+            ).fetchall()[0][0] > 0
+            if mode == "append" and exists:
+                sql = f"insert into {target} by name select * from sqlrec_incoming_rows"
+            else:
+                sql = f"create or replace table {target} as select * from sqlrec_incoming_rows"
+            written = connection.execute(sql).fetchall()[0][0]
+            connection.unregister("sqlrec_incoming_rows")
+        return int(written)
 
 
 def connect(target: str | None = None) -> Warehouse:

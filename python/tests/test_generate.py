@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from sqlrec.cli import main
 from sqlrec.errors import UserError
 from sqlrec.generate import generate_lake

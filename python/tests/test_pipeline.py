@@ -11,12 +11,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from helpers import build_into, read_table
 
 from sqlrec import cli, pipeline, project
 from sqlrec.dbt_runner import run_dbt
 from sqlrec.errors import UserError
 from sqlrec.generate import generate_lake
+
+from helpers import build_into, read_table
 
 MARTS = {
     "item_similarity": "item_id, rank",

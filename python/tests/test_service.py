@@ -29,6 +29,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+
 from sqlrec import pipeline
 from sqlrec.build_marker import marker_path, read_build_marker, write_build_marker
 from sqlrec.service.app import create_app

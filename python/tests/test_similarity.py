@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pyarrow.parquet as pq
 import pytest
-from reference import assert_same_similarity, item_similarity, read_events
 
 from helpers import build_into, read_table
+from reference import assert_same_similarity, item_similarity, read_events
 
 
 @pytest.mark.parametrize(
