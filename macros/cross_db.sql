@@ -14,6 +14,12 @@
     (epoch({{ end_at }}) - epoch({{ start_at }}))
 {%- endmacro %}
 
+{# Trino's to_unixtime takes a timestamp with time zone, and a plain timestamp would be read in
+   the session's zone (an hour off across a daylight-saving change): read it in UTC instead. #}
+{% macro trino__seconds_between(start_at, end_at) -%}
+    (to_unixtime(with_timezone({{ end_at }}, 'UTC')) - to_unixtime(with_timezone({{ start_at }}, 'UTC')))
+{%- endmacro %}
+
 
 {% macro top_n_per_group(relation, partition_by, order_by, n, rank_column='rank') -%}
     {{ return(adapter.dispatch('top_n_per_group', 'sqlrec')(relation, partition_by, order_by, n, rank_column)) }}
@@ -54,6 +60,22 @@
 {# Engines that read the lake through tables (Trino) cannot see files: the table decides. #}
 {% macro default__lake_files_exist(path_glob) -%}
     {{ return(true) }}
+{%- endmacro %}
+
+{# Trino sees the lake only as tables (macro register_lake_tables makes them): the glob of var
+   catalog_path stands for the table lake.items, which must exist; any other glob (events_path)
+   for lake.events, which must exist and have at least one partition. #}
+{% macro trino__lake_files_exist(path_glob) -%}
+    {% if not execute %}{{ return(true) }}{% endif %}
+    {%- set table = 'items' if path_glob == var('catalog_path') else 'events' -%}
+    {%- set relation = adapter.get_relation(
+        database=var('lake_catalog', 'lake'), schema=var('lake_schema', 'lake'), identifier=table
+    ) -%}
+    {% if relation is none %}{{ return(false) }}{% endif %}
+    {% if table == 'items' %}{{ return(true) }}{% endif %}
+    {% set result = run_query('select count(*) from ' ~ relation.database ~ '.' ~ relation.schema
+        ~ '."' ~ table ~ '$partitions"') %}
+    {{ return(result.columns[0].values()[0] > 0) }}
 {%- endmacro %}
 
 
