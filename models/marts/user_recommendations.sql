@@ -1,8 +1,17 @@
-{#- "For you": top_k items per user. Item similarity over the user's recent items first (each
-    neighbour weighted by how strongly the user holds the recent item), then popular items to fill
-    the list. Never an item the user already interacted with, never an unavailable item. -#}
+{#- "For you": top_k items per user, blended from two personalised signals, then popular items
+    to fill the list.
+    - ALS (users with factors from the last `sqlrec train`): the user's ALS list, each score
+      divided by the user's largest, times var blend_als_weight;
+    - item similarity over the user's recent items (each neighbour weighted by how strongly the
+      user holds the recent item): the user's top_k such items, each sum divided by the user's
+      largest, times var blend_similarity_weight.
+    An item's score is the sum of both parts; source says which part is larger ('als' on a tie).
+    Without ALS tables (before the first training) the list is item similarity then popular.
+    Never an item the user already interacted with, never an unavailable item. -#}
 
 {%- set top_k = var('top_k') | int -%}
+{%- set als_weight = var('blend_als_weight', 1.0) | float -%}
+{%- set similarity_weight = var('blend_similarity_weight', 1.0) | float -%}
 
 with
 
@@ -37,6 +46,12 @@ popular_items as (
 
 ),
 
+als_recommendations as (
+
+    select user_id, item_id, als_score from {{ ref('stg_als__user_recommendations') }}
+
+),
+
 users as (
 
     select distinct user_id from interactions
@@ -56,7 +71,7 @@ similarity_candidates as (
 
 ),
 
-new_available_candidates as (
+new_available_similarity as (
 
     select similarity_candidates.*
     from similarity_candidates
@@ -72,19 +87,94 @@ new_available_candidates as (
 
 similarity_ranked as (
 
-    {{ sqlrec.top_n_per_group('new_available_candidates', 'user_id', 'raw_score desc, item_id', top_k) }}
+    {{ sqlrec.top_n_per_group('new_available_similarity', 'user_id', 'raw_score desc, item_id', top_k) }}
 
 ),
 
-similarity_recommendations as (
+{# ALS lists of users who still have valid events; a negative prediction is no recommendation.
+    The table may be older than this build, so known and sold-out items are removed here too. #}
+new_available_als as (
+
+    select
+        als_recommendations.user_id,
+        als_recommendations.item_id,
+        als_recommendations.als_score as raw_score
+    from als_recommendations
+    inner join users
+        on als_recommendations.user_id = users.user_id
+    left join interactions
+        on als_recommendations.user_id = interactions.user_id
+        and als_recommendations.item_id = interactions.item_id
+    left join items
+        on als_recommendations.item_id = items.item_id
+    where als_recommendations.als_score > 0
+        and interactions.item_id is null
+        and coalesce(items.is_available, true)
+
+),
+
+{# Each signal scaled by the user's best remaining item, then weighted. Only each signal's own
+    top list takes part, which keeps the blend as cheap as the similarity list alone. #}
+weighted_parts as (
+
+    select
+        user_id,
+        item_id,
+        {{ similarity_weight }} * raw_score / max(raw_score) over (partition by user_id)
+            as similarity_part,
+        0.0 as als_part
+    from similarity_ranked
+
+    union all
+
+    select
+        user_id,
+        item_id,
+        0.0 as similarity_part,
+        {{ als_weight }} * raw_score / max(raw_score) over (partition by user_id) as als_part
+    from new_available_als
+
+),
+
+weighted_candidates as (
+
+    select
+        user_id,
+        item_id,
+        sum(similarity_part) as similarity_part,
+        sum(als_part) as als_part
+    from weighted_parts
+    group by user_id, item_id
+
+),
+
+blended_candidates as (
+
+    select
+        user_id,
+        item_id,
+        similarity_part + als_part as raw_score,
+        case when als_part >= similarity_part then 'als' else 'item_similarity' end as source
+    from weighted_candidates
+    where similarity_part + als_part > 0
+
+),
+
+personalised_ranked as (
+
+    {{ sqlrec.top_n_per_group('blended_candidates', 'user_id', 'raw_score desc, item_id', top_k) }}
+
+),
+
+personalised_recommendations as (
 
     select
         user_id,
         item_id,
         raw_score / max(raw_score) over (partition by user_id) as score,
         rank,
-        'item_similarity' as source
-    from similarity_ranked
+        source
+    from personalised_ranked
 
 ),
 
@@ -95,7 +185,7 @@ excluded_items as (
 
     select user_id, item_id from interactions
     union
-    select user_id, item_id from similarity_recommendations
+    select user_id, item_id from personalised_recommendations
 
 ),
 
@@ -108,7 +198,7 @@ fill_needs as (
     from users
     left join (
         select user_id, count(*) as item_count
-        from similarity_recommendations
+        from personalised_recommendations
         group by user_id
     ) as personalised
         on users.user_id = personalised.user_id
@@ -161,6 +251,6 @@ popular_recommendations as (
 
 )
 
-select user_id, item_id, score, rank, source from similarity_recommendations
+select user_id, item_id, score, rank, source from personalised_recommendations
 union all
 select user_id, item_id, score, rank, source from popular_recommendations

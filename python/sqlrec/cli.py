@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sqlrec import generate, pipeline, service, trino_local
+from sqlrec import als, evaluate, generate, movielens, pipeline, service, trino_local, tune
 from sqlrec.errors import UserError
 
-COMMAND_MODULES = [generate, pipeline, service, trino_local]
+COMMAND_MODULES = [generate, pipeline, service, trino_local, als, evaluate, tune, movielens]
 
 
 def build_parser() -> argparse.ArgumentParser:
