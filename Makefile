@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	# MovieLens-100k for the evaluation comes inside the recbole wheel; --no-deps keeps torch out
 	# (recbole is never imported, and its data is never committed: its licence forbids it).
-	$(BIN)/pip install --quiet --no-deps recbole
+	$(BIN)/pip install --quiet --no-deps recbole==1.2.1
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -492,7 +492,7 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "evaluate",
         help="offline evaluation of popularity, item similarity, ALS and the blend",
-        description="Temporal per-user holdout (each user's last 20%% of interactions), the "
+        description="Temporal per-user holdout (each user's last 20% of interactions), the "
         "training part built by dbt and trained by `sqlrec train`'s code; NDCG@10, MAP@10, "
         "Recall@20, HitRate@10 and coverage for popularity, item similarity, ALS (defaults and "
         "saved parameters) and the blend. Writes a markdown table, JSON and a PNG chart.",
