@@ -1,5 +1,6 @@
 """`sqlrec build` runs the dbt project on a lake; `sqlrec demo` is the whole job on demo data:
-generate a lake if none is given, build, and print what "viewed together" and "for you" say."""
+generate a lake if none is given, build, train ALS, build the blend, and print what "viewed
+together" and "for you" say."""
 
 from __future__ import annotations
 
@@ -30,9 +31,9 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
 
     demo = subparsers.add_parser(
         "demo",
-        help="the main job on demo data: generate (if needed), build, show results",
-        description="Generate a demo lake unless one exists, run the dbt project on DuckDB and "
-        "print a sample of 'viewed together' and 'for you' results.",
+        help="the main job on demo data: generate (if needed), build, train, show results",
+        description="Generate a demo lake unless one exists, run the dbt project on DuckDB, "
+        "train ALS, build the blend and print a sample of 'viewed together' and 'for you'.",
     )
     _add_lake_argument(demo)
     demo.add_argument("--events", type=int, default=DEMO_SIZE["events"],
@@ -87,8 +88,12 @@ def _demo_command(args: argparse.Namespace) -> int:
         print(f"sqlrec demo: no lake at {lake_dir}; generating {json.dumps(size)}")
         generate_lake(lake_dir, **size, show_progress=True)
     started = time.perf_counter()
-    build(lake_dir)
-    print(f"sqlrec demo: dbt build finished in {time.perf_counter() - started:.1f} s")
+    # the whole job, as `sqlrec refresh` runs it: dbt build, sqlrec train (ALS), dbt build
+    from sqlrec.cli import build_parser
+
+    refresh = build_parser().parse_args(["refresh", "--lake", str(lake_dir)])
+    refresh.func(refresh)
+    print(f"sqlrec demo: build, train and blend finished in {time.perf_counter() - started:.1f} s")
     print_sample()
     return 0
 

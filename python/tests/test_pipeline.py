@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 
 import duckdb
@@ -185,3 +186,5 @@ def test_demo_builds_a_given_lake_and_prints_both_surfaces(small_lake, capfd):
     assert "generating" not in printed  # the given lake is used as it is
     assert "== Viewed together" in printed and "== For you" in printed
     assert "item_similarity" in printed  # the sources table names where lists come from
+    # the demo trains ALS too: the blend's sources table has an als row (users, rows)
+    assert re.search(r"^\s*als\s+\d+\s+\d+$", printed, re.MULTILINE)
