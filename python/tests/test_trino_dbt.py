@@ -14,12 +14,9 @@ failure, not a skip.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import socket
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -30,35 +27,20 @@ from sqlrec.dbt_runner import run_dbt
 from sqlrec.errors import UserError
 from sqlrec.trino_local import TrinoServer
 
-from helpers import build_into, read_table
+from helpers import SKIP_TRINO, build_into, free_port, read_table, skip_trino_loudly
 
-SKIP_TRINO = os.environ.get("SQLREC_SKIP_TRINO") == "1"
-SKIP_MESSAGE = (
-    "SQLREC_SKIP_TRINO=1: the dbt-on-Trino tests were SKIPPED -- the Trino engine is "
-    "UNTESTED in this run"
-)
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 RELATIVE_TOLERANCE = 1e-9
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def trino(request, tmp_path_factory):
     if SKIP_TRINO:
-        warnings.warn(SKIP_MESSAGE, stacklevel=1)
-        banner = f"\n{'!' * 100}\n{SKIP_MESSAGE}\n{'!' * 100}"
-        capture = request.config.pluginmanager.get_plugin("capturemanager")
-        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-            print(banner, file=sys.stderr, flush=True)  # straight to the terminal
-        pytest.skip(SKIP_MESSAGE)
+        skip_trino_loudly(request, "the dbt-on-Trino tests")
     run_dir = tmp_path_factory.mktemp("trino-dbt-run")
     # generous timeout: on a busy 2-core box start-up has taken over 3 minutes (usually ~30 s)
-    server = TrinoServer(port=_free_port(), run_dir=run_dir, heap="3G", startup_timeout=600)
+    server = TrinoServer(port=free_port(), run_dir=run_dir, heap="3G", startup_timeout=600)
     with server:
         print(f"Trino started in {server.startup_seconds:.1f} s", file=sys.__stderr__)
         yield server

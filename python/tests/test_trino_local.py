@@ -7,12 +7,8 @@ reported loudly; a missing Java 24+ or Maven is a failure, not a skip.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import os
-import socket
 import sys
-import warnings
 import zipfile
 from pathlib import Path
 
@@ -23,11 +19,7 @@ import pytest
 from sqlrec import cli, trino_local
 from sqlrec.trino_local import TrinoServer
 
-SKIP_TRINO = os.environ.get("SQLREC_SKIP_TRINO") == "1"
-SKIP_MESSAGE = (
-    "SQLREC_SKIP_TRINO=1: the Trino end-to-end tests were SKIPPED -- the Trino engine is "
-    "UNTESTED in this run"
-)
+from helpers import SKIP_TRINO, free_port, skip_trino_loudly
 
 # ----------------------------------------------------------------------- no server needed
 
@@ -106,11 +98,6 @@ def test_cli_has_trino_actions():
 # ------------------------------------------------------------------------- the real server
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def _write_partition(table_dir: Path, day: str, rows: int, int_ids: bool = False) -> None:
     """One Hive partition folder, without the partition column inside the file."""
@@ -133,16 +120,11 @@ def _write_partition(table_dir: Path, day: str, rows: int, int_ids: bool = False
 @pytest.fixture(scope="session")
 def trino(request, tmp_path_factory):
     if SKIP_TRINO:
-        warnings.warn(SKIP_MESSAGE, stacklevel=1)
-        banner = f"\n{'!' * 100}\n{SKIP_MESSAGE}\n{'!' * 100}"
-        capture = request.config.pluginmanager.get_plugin("capturemanager")
-        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-            print(banner, file=sys.stderr, flush=True)  # straight to the terminal
-        pytest.skip(SKIP_MESSAGE)
+        skip_trino_loudly(request, "the Trino end-to-end tests")
     run_dir = tmp_path_factory.mktemp("trino-run")
     lake = tmp_path_factory.mktemp("lake")
     # generous timeout: on a busy 2-core box start-up has taken over 3 minutes (usually ~20 s)
-    server = TrinoServer(lake_dir=lake, port=_free_port(), run_dir=run_dir, heap="3G",
+    server = TrinoServer(lake_dir=lake, port=free_port(), run_dir=run_dir, heap="3G",
                          startup_timeout=600)
     with server:
         assert server.is_running()
