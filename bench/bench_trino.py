@@ -9,6 +9,10 @@ DuckDB into a fresh file, Trino into a fresh Iceberg schema (the project's on-ru
 registers the lake as external Hive tables first). Trino is timed twice, cold (the first queries
 of a fresh JVM) and warm. Prints wall seconds and the warm Trino / DuckDB ratio, and checks that
 both item_similarity tables have the same number of rows.
+
+Then the Python steps' transfers (python/sqlrec/trino_warehouse.py): rows per second of writing
+an ALS-shaped table (user_id, item_id, score, rank; --transfer-rows rows) by batched INSERTs and
+by Parquet staging, and of reading it back.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import duckdb  # noqa: E402
 from sqlrec import project  # noqa: E402
 from sqlrec.generate import generate_lake  # noqa: E402
 from sqlrec.trino_local import TrinoServer  # noqa: E402
+from sqlrec.trino_warehouse import TrinoWarehouse  # noqa: E402
 
 
 def timed(command: list[str], env: dict[str, str]) -> float:
@@ -39,6 +44,35 @@ def timed(command: list[str], env: dict[str, str]) -> float:
     if completed.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{completed.stdout[-3000:]}")
     return seconds
+
+
+def measure_transfers(server: TrinoServer, schema: str, rows: int,
+                      staging_dir: Path) -> list[tuple[str, float]]:
+    """Rows per second of TrinoWarehouse writing an ALS-shaped table both ways and reading it."""
+    import numpy as np
+    import pyarrow as pa
+
+    random = np.random.default_rng(0)
+    k = 50
+    table = pa.table({
+        "user_id": pa.array([f"u_{number}" for number in range(rows // k) for _ in range(k)]),
+        "item_id": pa.array([f"i_{number}" for number in random.integers(0, 100_000, rows)]),
+        "score": random.random(rows),
+        "rank": pa.array(np.tile(np.arange(1, k + 1, dtype=np.int32), rows // k)),
+    })
+    store = TrinoWarehouse(lambda: server.connect(catalog="iceberg", schema=schema),
+                           "iceberg", schema)
+    results = []
+    for staging in (None, staging_dir):
+        store.staging_dir = str(staging) if staging else None
+        started = time.perf_counter()
+        written = store.write_table("bench_transfer", table)
+        results.append((f"write, {store.write_method}",
+                        written / (time.perf_counter() - started)))
+    started = time.perf_counter()
+    read = store.read_table("bench_transfer").num_rows
+    results.append(("read", read / (time.perf_counter() - started)))
+    return results
 
 
 def free_port() -> int:
@@ -52,6 +86,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--data-dir", type=Path, default=PROJECT / "data" / "bench")
     parser.add_argument("--heap", default="6G", help="Trino JVM heap")
+    parser.add_argument("--transfer-rows", type=int, default=1_000_000,
+                        help="rows of the write/read measurement (0: skip it)")
     args = parser.parse_args()
 
     events = args.events
@@ -97,6 +133,9 @@ def main() -> None:
             if rows != duckdb_rows:
                 raise SystemExit(f"item_similarity rows differ: trino {rows}, duckdb {duckdb_rows}")
             trino_seconds.append(seconds)
+        transfers = (measure_transfers(server, "bench_warm", args.transfer_rows,
+                                       args.data_dir / "trino-staging")
+                     if args.transfer_rows else [])
 
     print()
     print(f"{'events':>10} {'trino start':>12} {'duckdb':>8} {'trino cold':>11} "
@@ -104,6 +143,9 @@ def main() -> None:
     print(f"{events:>10} {server.startup_seconds:>11.1f}s {duckdb_seconds:>7.1f}s "
           f"{trino_seconds[0]:>10.1f}s {trino_seconds[1]:>10.1f}s "
           f"{trino_seconds[1] / duckdb_seconds:>11.1f}x")
+
+    for what, rows_per_second in transfers:
+        print(f"{what}: {rows_per_second:,.0f} rows/s ({args.transfer_rows:,} rows)")
 
 
 if __name__ == "__main__":

@@ -151,7 +151,6 @@ def interaction_matrix(scores: pa.Table) -> InteractionMatrix:
     UserError when nothing is left.
     """
     import numpy as np
-    import pyarrow as pa
     import pyarrow.compute as pc
     import scipy.sparse as sp
 
@@ -166,15 +165,32 @@ def interaction_matrix(scores: pa.Table) -> InteractionMatrix:
         raise UserError(f"{SCORES_TABLE} has no rows with a positive score: nothing to train on. "
                         "Check that the lake has valid events (see events_rejected) and run "
                         "`sqlrec build`")
-    users = pc.dictionary_encode(scores["user_id"].cast(pa.string())).combine_chunks()
-    items = pc.dictionary_encode(scores["item_id"].cast(pa.string())).combine_chunks()
-    rows = users.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-    columns = items.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    rows, user_ids = _codes_in_id_order(scores["user_id"])
+    columns, item_ids = _codes_in_id_order(scores["item_id"])
     values = scores["score"].to_numpy().astype(np.float32)
     matrix = sp.csr_matrix((values, (rows, columns)),
-                           shape=(len(users.dictionary), len(items.dictionary)), dtype=np.float32)
+                           shape=(len(user_ids), len(item_ids)), dtype=np.float32)
     matrix.sum_duplicates()
-    return InteractionMatrix(matrix, users.dictionary, items.dictionary)
+    return InteractionMatrix(matrix, user_ids, item_ids)
+
+
+def _codes_in_id_order(ids: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """Dense numbers of the ids, in the order of the ids themselves, and the ids by number.
+
+    Numbering by first appearance would tie the model to the order the engine returned the rows
+    in (which neither DuckDB with several threads nor Trino keeps): ALS's random start is drawn
+    per row and column number, so the same scores would train different models.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(ids.cast(pa.string())).combine_chunks()
+    order = pc.sort_indices(encoded.dictionary).to_numpy()
+    number_of_code = np.empty(len(order), dtype=np.int32)
+    number_of_code[order] = np.arange(len(order), dtype=np.int32)
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    return number_of_code[codes], encoded.dictionary.take(pa.array(order))
 
 
 def confidence(matrix: sp.csr_matrix, alpha: float) -> sp.csr_matrix:

@@ -707,28 +707,6 @@ def iceberg_catalog_properties(warehouse_dir: Path) -> dict[str, str]:
 
 # ------------------------------------------------------------------------- lake table helpers
 
-_ARROW_TO_TRINO = {
-    "string": "varchar", "large_string": "varchar", "int8": "tinyint", "int16": "smallint",
-    "int32": "integer", "int64": "bigint", "float": "real", "double": "double",
-    "bool": "boolean", "date32[day]": "date",
-}
-
-
-def trino_type(arrow_type: Any) -> str:
-    """The Trino (Hive connector) column type for a pyarrow type of a Parquet column."""
-    import pyarrow as pa
-
-    if pa.types.is_timestamp(arrow_type):
-        # the Hive connector accepts only the catalog's precision (hive.timestamp-precision)
-        return "timestamp(6)"
-    if pa.types.is_decimal(arrow_type):
-        return f"decimal({arrow_type.precision},{arrow_type.scale})"
-    name = str(arrow_type)
-    if name not in _ARROW_TO_TRINO:
-        raise UserError(f"no Trino type mapping for the Parquet column type {name}")
-    return _ARROW_TO_TRINO[name]
-
-
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
@@ -747,6 +725,8 @@ def register_parquet_table(
     external table leaves its files alone), and partitions are synced. Returns the SQL it ran.
     """
     import pyarrow.parquet as pq
+
+    from sqlrec.trino_warehouse import trino_type
 
     table_dir = Path(table_dir).resolve()
     files = sorted(table_dir.rglob("*.parquet"))
@@ -858,6 +838,10 @@ def run_command(args) -> int:
                 server.log(f"registered {LAKE_CATALOG}.{args.lake_schema}.{table_dir.name} "
                            f"({rows[0][0]} rows) over {table_dir}")
         print(server.url)
+        # what `sqlrec build/train/serve` and dbt need to use this server
+        print(f"export SQLREC_TARGET=trino SQLREC_TRINO_HOST={server.host} "
+              f"SQLREC_TRINO_PORT={server.port} "
+              f"SQLREC_TRINO_STAGING_DIR={server.run_dir / 'staging'}")
         return 0
     if args.trino_action == "stop":
         if not server.is_running():

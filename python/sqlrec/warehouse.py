@@ -109,4 +109,7 @@ def connect(target: str | None = None) -> Warehouse:
     target = target or project.active_target()
     if target == "duckdb":
         return DuckDBWarehouse(project.duckdb_path())
-    raise UserError(f"target {target!r} is not supported by the Python steps yet")
+    # any other target of the profile must be a Trino one (the profile says which)
+    from sqlrec.trino_warehouse import TrinoWarehouse
+
+    return TrinoWarehouse.from_profile(target)

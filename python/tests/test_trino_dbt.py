@@ -1,4 +1,5 @@
-"""The dbt project on Trino gives the tables it gives on DuckDB.
+"""The dbt project on Trino gives the tables it gives on DuckDB; the Python steps (ALS training,
+the service) read and write Trino.
 
 One local Trino (see test_trino_local.py; downloaded once into ~/.cache/sqlrec/trino/476) is
 started for this module. A small generated lake is built on DuckDB and, unchanged, with
@@ -14,18 +15,28 @@ failure, not a skip.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import math
 import shutil
 import sys
 import time
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
+from fastapi.testclient import TestClient
 
-from sqlrec import project
+from sqlrec import als, pipeline, project, warehouse
+from sqlrec.build_marker import read_build_marker, write_build_marker
 from sqlrec.dbt_runner import run_dbt
 from sqlrec.errors import UserError
+from sqlrec.service.app import create_app
+from sqlrec.service.reloading import SnapshotStore, WarehouseSource
+from sqlrec.service.settings import ServiceSettings
 from sqlrec.trino_local import TrinoServer
+from sqlrec.trino_warehouse import TrinoWarehouse
+from sqlrec.warehouse import DuckDBWarehouse
 
 from helpers import SKIP_TRINO, build_into, free_port, read_table, skip_trino_loudly
 
@@ -113,7 +124,8 @@ def trino_schema(trino, profiles, lake) -> str:
 
 
 def assert_same_ranked_lists(duck: pd.DataFrame, trino: pd.DataFrame, group: list[str],
-                             key: str, also_equal: tuple[str, ...] = ()) -> None:
+                             key: str, also_equal: tuple[str, ...] = (),
+                             tolerance: float = RELATIVE_TOLERANCE) -> None:
     """The same lists: per group the same length and, rank by rank, the same score (relative
     1e-9); a rank may hold another key than on DuckDB only where its score is tied with another
     row of the list (floats summed in another order may break an exact tie either way)."""
@@ -132,7 +144,7 @@ def assert_same_ranked_lists(duck: pd.DataFrame, trino: pd.DataFrame, group: lis
                          indicator=True)
     assert (by_rank["_merge"] == "both").all(), "lists of different lengths or rank gaps"
     scale = by_rank[["score_duck", "score_trino"]].abs().max(axis=1)
-    off = (by_rank["score_duck"] - by_rank["score_trino"]).abs() > RELATIVE_TOLERANCE * scale
+    off = (by_rank["score_duck"] - by_rank["score_trino"]).abs() > tolerance * scale
     assert not off.any(), f"scores differ:\n{by_rank[off].head(10)}"
 
     swapped = by_rank[by_rank[f"{key}_duck"] != by_rank[f"{key}_trino"]]
@@ -140,7 +152,7 @@ def assert_same_ranked_lists(duck: pd.DataFrame, trino: pd.DataFrame, group: lis
         same_list = duck
         for column in group:
             same_list = same_list[same_list[column] == row[column]]
-        tied = (same_list["score"] - row["score_duck"]).abs() <= RELATIVE_TOLERANCE * abs(
+        tied = (same_list["score"] - row["score_duck"]).abs() <= tolerance * abs(
             row["score_duck"])
         assert tied.sum() >= 2, f"a different item at an untied rank:\n{row}"
     assert len(swapped) <= max(2, len(duck) // 100), f"too many tie swaps: {len(swapped)}"
@@ -189,6 +201,132 @@ def test_rejects_and_scores_match_duckdb(duckdb_file, trino, trino_schema):
     for column in ("interaction_strength", "score"):
         assert ((merged[f"{column}_duck"] - merged[f"{column}_trino"]).abs()
                 <= RELATIVE_TOLERANCE * merged[f"{column}_duck"].abs()).all(), column
+
+
+# ----------------------------------------------------------- the Python steps on Trino
+
+@contextlib.contextmanager
+def python_step_env(trino: TrinoServer, profiles: Path, schema: str,
+                    staging_dir: Path | None = None):
+    """The environment in which `sqlrec train` / `sqlrec serve` use the trino target."""
+    with trino_env(trino, profiles, schema), pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SQLREC_TARGET", "trino")
+        if staging_dir is None:
+            patch.delenv("SQLREC_TRINO_STAGING_DIR", raising=False)
+        else:
+            patch.setenv("SQLREC_TRINO_STAGING_DIR", str(staging_dir))
+        yield
+
+
+ROUND_TRIP = pa.table({
+    "id": pa.array([1, 2, 3, 4], pa.int32()),
+    "text": ["plain", "it's \"quoted\", (a, b)", None, "ünïcode ✓"],
+    "big": pa.array([2**40 + 1, -1, None, 0], pa.int64()),
+    "score": [0.1, 1 / 3, float("nan"), None],
+    "tiny": [5e-324, -1.7976931348623157e308, 1e-20, 123456789.125],
+    "flag": [True, False, None, True],
+    "at": pa.array([dt.datetime(2026, 1, 2, 3, 4, 5, 123456), None,
+                    dt.datetime(1999, 12, 31, 23, 59, 59), dt.datetime(2026, 11, 28)],
+                   pa.timestamp("us")),
+})
+
+
+def comparable(table: pa.Table) -> list[tuple]:
+    """Rows by id, NaN made comparable (NaN != NaN), None kept apart from NaN."""
+    rows = table.sort_by([("id", "ascending")]).to_pylist()
+    return [tuple("NaN" if isinstance(value, float) and math.isnan(value) else value
+                  for value in row.values()) for row in rows]
+
+
+@pytest.mark.parametrize("method", ["batched inserts", "parquet staging"])
+def test_warehouse_writes_and_reads_back_every_type(trino, profiles, tmp_path, method):
+    staging = tmp_path / "staging" if method == "parquet staging" else None
+    trino.query("create schema if not exists iceberg.python_step")
+    with python_step_env(trino, profiles, "python_step", staging):
+        store = warehouse.connect()
+    assert isinstance(store, TrinoWarehouse) and store.write_method == method
+    name = "round_trip_" + method.split()[0]
+
+    assert store.write_table(name, ROUND_TRIP) == 4
+    appended = pa.RecordBatchReader.from_batches(ROUND_TRIP.schema,
+                                                 ROUND_TRIP.slice(0, 2).to_batches())
+    assert store.write_table(name, appended, mode="append") == 2
+    back = store.read_table(name)
+    assert back.schema == ROUND_TRIP.schema
+    assert comparable(back) == comparable(pa.concat_tables([ROUND_TRIP, ROUND_TRIP.slice(0, 2)]))
+
+    assert store.write_table(name, ROUND_TRIP.slice(3)) == 1  # replace
+    assert comparable(store.read_table(name, ["id", "text"])) == [(4, "ünïcode ✓")]
+    assert store.write_table(name + "_empty", ROUND_TRIP.slice(0, 0)) == 0
+    assert store.table_exists(name + "_empty") and store.read_table(name + "_empty").num_rows == 0
+    if staging is not None:
+        # nothing left behind: neither staging files nor staging tables
+        assert list(staging.iterdir()) == []
+        assert trino.query("show tables from lake.sqlrec_staging") == []
+
+
+def test_train_on_trino_matches_training_on_duckdb(duckdb_file, trino, profiles, trino_schema,
+                                                  tmp_path):
+    """`sqlrec train` reads the scores from Trino and writes its tables there; the same scores
+    give the same model on both engines (ids are numbered in id order, not row order)."""
+    params = als.AlsParams(factors=8, iterations=5, random_state=3)
+    duck_copy = tmp_path / "sqlrec.duckdb"
+    shutil.copyfile(duckdb_file, duck_copy)
+    on_duckdb = als.train(DuckDBWarehouse(duck_copy), params, k=10, show_progress=False,
+                          num_threads=1)
+    with python_step_env(trino, profiles, trino_schema, tmp_path / "staging"):
+        on_trino = als.train(warehouse.connect(), params, k=10, show_progress=False,
+                             num_threads=1)
+    for count in ("users", "items", "nnz"):
+        assert on_trino.run[count] == on_duckdb.run[count] > 0
+    for table, group, key in (("als_user_recommendations", "user_id", "item_id"),
+                              ("als_similar_items", "item_id", "similar_item_id")):
+        assert_same_ranked_lists(read_table(duck_copy, table, f"{group}, rank"),
+                                 trino_table(trino, trino_schema, table), [group], key,
+                                 tolerance=1e-5)
+    runs = trino_table(trino, trino_schema, "model_runs")
+    assert list(runs["run_id"]) == [on_trino.run["run_id"]]
+
+
+def test_blend_and_service_on_trino(trino, profiles, lake, trino_schema):
+    """After training, `sqlrec build` blends the ALS lists on Trino and records the build in the
+    warehouse; the service loads its snapshot from Trino and answers with the tables' rows."""
+    with python_step_env(trino, profiles, trino_schema):
+        pipeline.build(lake, extra_vars={"lake_schema": "lake_compare"}, select="source:als+",
+                       quiet=True)
+        marker = read_build_marker()
+        assert marker is not None and marker.target == "trino"
+        sources = dict(trino.query("select source, count(*) from user_recommendations "
+                                   "group by source", catalog="iceberg", schema=trino_schema))
+        assert sources.get("als", 0) > 0 and sources.get("item_similarity", 0) > 0
+
+        store = SnapshotStore(WarehouseSource(), interval_s=0)
+        assert store.reload().info.version == marker.version
+        client = TestClient(create_app(ServiceSettings(reload_interval_s=0), store=store))
+
+        similar = trino_table(trino, trino_schema, "item_similarity").sort_values(
+            ["item_id", "rank"])
+        item_id = similar["item_id"].iloc[0]
+        rows = similar[similar["item_id"] == item_id]
+        answer = client.get(f"/items/{item_id}/similar", params={"k": 100}).json()["items"]
+        assert [item["item_id"] for item in answer] == list(rows["similar_item_id"])
+        assert [item["score"] for item in answer] == pytest.approx(list(rows["score"]),
+                                                                   rel=1e-12)
+
+        recommended = trino_table(trino, trino_schema, "user_recommendations")
+        user_id = recommended.loc[recommended["source"] == "als", "user_id"].iloc[0]
+        rows = recommended[recommended["user_id"] == user_id].sort_values("rank")
+        # k = the table's list length: beyond it the service fills from popular items
+        answer = client.get(f"/users/{user_id}/recommendations",
+                            params={"k": len(rows)}).json()
+        assert [item["item_id"] for item in answer["items"]] == list(rows["item_id"])
+        assert [item["source"] for item in answer["items"]] == list(rows["source"])
+
+        # a later build (its marker row) is picked up by the poll
+        assert store.poll_once() is False
+        write_build_marker("build")
+        assert store.poll_once() is True
+        assert store.current.info.version == read_build_marker().version != marker.version
 
 
 def test_new_partition_is_synced_and_appended(trino, profiles, lake, trino_schema):

@@ -16,8 +16,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sqlrec import cli, trino_local
+from sqlrec import cli, trino_local, warehouse
+from sqlrec.errors import UserError
 from sqlrec.trino_local import TrinoServer
+from sqlrec.trino_warehouse import arrow_type, sql_literal, trino_type
 
 from helpers import SKIP_TRINO, free_port, skip_trino_loudly
 
@@ -79,12 +81,62 @@ def test_plugin_zip_is_unpacked_without_its_top_folder(tmp_path):
     assert (tmp_path / "plugin" / "x" / "sub" / "b.jar").read_bytes() == b"jar2"
 
 
-def test_trino_types_for_parquet_columns():
-    assert trino_local.trino_type(pa.string()) == "varchar"
-    assert trino_local.trino_type(pa.int64()) == "bigint"
-    assert trino_local.trino_type(pa.timestamp("us")) == "timestamp(6)"
-    assert trino_local.trino_type(pa.timestamp("ms")) == "timestamp(6)"
-    assert trino_local.trino_type(pa.float64()) == "double"
+def test_trino_types_for_arrow_columns():
+    assert trino_type(pa.string()) == "varchar"
+    assert trino_type(pa.int64()) == "bigint"
+    assert trino_type(pa.int32()) == "integer"
+    assert trino_type(pa.timestamp("us")) == "timestamp(6)"
+    assert trino_type(pa.timestamp("ms")) == "timestamp(6)"
+    assert trino_type(pa.timestamp("us", tz="UTC")) == "timestamp(6) with time zone"
+    assert trino_type(pa.float64()) == "double"
+    assert trino_type(pa.float32()) == "real"
+    assert trino_type(pa.field("ok", pa.bool_())) == "boolean"
+    with pytest.raises(UserError, match="column tags: no Trino type"):
+        trino_type(pa.field("tags", pa.list_(pa.string())))
+
+
+def test_trino_result_types_become_arrow_types():
+    assert arrow_type("varchar") == pa.string()
+    assert arrow_type("varchar(12)") == pa.string()
+    assert arrow_type("bigint") == pa.int64()
+    assert arrow_type("timestamp(6)") == pa.timestamp("us")
+    assert arrow_type("timestamp(3) with time zone") == pa.timestamp("us", tz="UTC")
+    assert arrow_type("decimal(10,2)") == pa.decimal128(10, 2)
+    assert arrow_type("array(varchar)") is None
+
+
+@pytest.mark.parametrize("value", [0.1, 1 / 3, 5e-324, -1.7976931348623157e308, 2.0, 1e22])
+def test_double_literals_read_back_exactly(value):
+    literal = sql_literal(value)
+    assert "e" in literal  # a DOUBLE literal, not a DECIMAL one
+    assert float(literal) == value
+
+
+def test_sql_literals():
+    assert sql_literal(None) == "NULL"
+    assert sql_literal(True) == "TRUE"
+    assert sql_literal(2**40) == "1099511627776"
+    assert sql_literal("it's") == "'it''s'"
+    assert sql_literal(float("nan")) == "nan()"
+    assert sql_literal(float("-inf")) == "-infinity()"
+    assert sql_literal(dt.date(2026, 1, 2)) == "DATE '2026-01-02'"
+    assert (sql_literal(dt.datetime(2026, 1, 2, 3, 4, 5, 6))
+            == "TIMESTAMP '2026-01-02 03:04:05.000006'")
+    assert (sql_literal(dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC))
+            == "TIMESTAMP '2026-01-02 03:04:05.000000 +00:00'")
+    with pytest.raises(UserError, match="cannot write a value of type bytes"):
+        sql_literal(b"raw")
+
+
+def test_a_target_that_is_not_trino_is_refused(monkeypatch, tmp_path):
+    (tmp_path / "profiles.yml").write_text(
+        "sqlrec:\n  target: other\n  outputs:\n    other:\n      type: duckdb\n"
+        "      path: x.duckdb\n")
+    monkeypatch.setenv("DBT_PROFILES_DIR", str(tmp_path))
+    with pytest.raises(UserError, match="target 'other' of the dbt profile is 'duckdb'"):
+        warehouse.connect("other")
+    with pytest.raises(UserError, match="cannot read target 'missing'"):
+        warehouse.connect("missing")
 
 
 def test_cli_has_trino_actions():

@@ -66,9 +66,8 @@ class WarehouseSource:
 
     def build_state(self) -> BuildState:
         marker = build_marker.read_build_marker(self.target)
-        marker_mtime = _mtime_ns(build_marker.marker_path(self.target))
         if self.target != "duckdb":
-            # No file to watch: the marker is the only signal of a new build.
+            # No file to watch: the marker (a table row) is the only signal of a new build.
             return BuildState(
                 version=marker.version if marker else None,
                 built_at=marker.built_at if marker else None,
@@ -80,6 +79,7 @@ class WarehouseSource:
         except OSError:
             return BuildState(None, None, (None, None), finished=False, writer_active=False)
         writer_active = database.with_name(database.name + ".wal").exists()
+        marker_mtime = _mtime_ns(build_marker.marker_path(self.target))
         signature = (marker.version if marker else None, stat.st_mtime_ns, stat.st_size)
         if marker is not None and marker_mtime is not None and marker_mtime >= stat.st_mtime_ns:
             return BuildState(marker.version, marker.built_at, signature, finished=True,
