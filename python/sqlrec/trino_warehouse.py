@@ -105,7 +105,7 @@ _ARROW_TYPES = {
 
 
 def arrow_type(trino_type: str) -> pa.DataType | None:
-    """The Arrow type for a Trino result column type (None: let Arrow infer it)."""
+    """The Arrow type for a Trino result column type (None: a type sqlrec does not read)."""
     name = trino_type.split("(", 1)[0].strip().lower()
     if name in _ARROW_TYPES:
         return _ARROW_TYPES[name]
@@ -236,25 +236,29 @@ class TrinoWarehouse:
         with self._connect() as connection:
             cursor = connection.cursor()
             self._execute(cursor, sql)
-            batches = []
+            schema, batches = None, []
             while True:
                 rows = cursor.fetchmany(FETCH_ROWS)
-                # the description is known once the first page has arrived
-                if not batches or rows:
-                    schema = self._schema(cursor.description)
-                    batches.append(pa.RecordBatch.from_arrays(
-                        [pa.array(column, type=schema.field(i).type)
-                         for i, column in enumerate(zip(*rows, strict=True))]
-                        if rows else [pa.array([], type=field.type) for field in schema],
-                        schema=schema))
+                # the column types are known once the first page (even an empty one) arrived
+                schema = schema or self._schema(cursor.description)
                 if not rows:
                     break
-        return pa.Table.from_batches(batches, schema=batches[0].schema)
+                batches.append(pa.RecordBatch.from_arrays(
+                    [pa.array(values, type=field.type)
+                     for values, field in zip(zip(*rows, strict=True), schema, strict=True)],
+                    schema=schema))
+        return pa.Table.from_batches(batches, schema=schema)
 
     @staticmethod
     def _schema(description: list) -> pa.Schema:
-        return pa.schema([(column[0], arrow_type(column[1]) or pa.string())
-                          for column in description])
+        fields = []
+        for name, type_name, *_ in description:
+            kind = arrow_type(type_name)
+            if kind is None:
+                raise UserError(f"column {name} is of Trino type {type_name}, which sqlrec does "
+                                "not read; cast it in the query")
+            fields.append(pa.field(name, kind))
+        return pa.schema(fields)
 
     def table_exists(self, name: str) -> bool:
         found = self._run(
