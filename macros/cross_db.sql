@@ -124,3 +124,19 @@
 {% macro trino__try_cast_timestamp(expression) -%}
     try_cast({{ expression }} as timestamp(6))
 {%- endmacro %}
+
+
+{% macro nth_largest(expression, n) -%}
+    {{ return(adapter.dispatch('nth_largest', 'sqlrec')(expression, n)) }}
+{%- endmacro %}
+
+{# max(x, n), the n largest values of the group as a list, keeps a heap of n per group: far
+   cheaper than ranking every row. The smallest of them is the n-th largest, duplicates
+   counted; fewer than n values give null. Trino/Presto spelling by default. #}
+{% macro default__nth_largest(expression, n) -%}
+    case when count({{ expression }}) >= {{ n }} then array_min(max({{ expression }}, {{ n }})) end
+{%- endmacro %}
+
+{% macro duckdb__nth_largest(expression, n) -%}
+    case when count({{ expression }}) >= {{ n }} then list_min(max({{ expression }}, {{ n }})) end
+{%- endmacro %}
