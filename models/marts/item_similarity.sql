@@ -1,16 +1,12 @@
 {#- "Viewed together": each item's top_k most similar items. The pairs come once each
     (a < b) from int_item_pairs and are mirrored only here, before the top-k cut, which halves
-    the pair join and its aggregation, where nearly all of the time goes. -#}
+    the pair join and its aggregation, where nearly all of the time goes. int_item_pairs is
+    read where needed, not through a CTE: DuckDB would materialise a CTE used more than once,
+    a copy of every pair. -#}
 
 {%- set top_k = var('top_k') | int -%}
 
 with
-
-item_pairs as (
-
-    select * from {{ ref('int_item_pairs') }}
-
-),
 
 {# item_key -> item_id is one to one: grouping by the integer alone is cheaper than a distinct
    over both columns of every row. #}
@@ -31,9 +27,9 @@ score_floors as (
 
     select item_key, {{ sqlrec.nth_largest('score', top_k) }} as score_floor
     from (
-        select item_key, score from item_pairs
+        select item_key, score from {{ ref('int_item_pairs') }}
         union all
-        select similar_item_key, score from item_pairs
+        select similar_item_key, score from {{ ref('int_item_pairs') }}
     ) as both_directions
     group by item_key
 
@@ -44,7 +40,7 @@ score_floors as (
 candidate_pairs as (
 
     select item_pairs.item_key, item_pairs.similar_item_key, item_pairs.score, item_pairs.common_users
-    from item_pairs
+    from {{ ref('int_item_pairs') }} as item_pairs
     left join score_floors
         on item_pairs.item_key = score_floors.item_key
     where score_floors.score_floor is null
@@ -53,7 +49,7 @@ candidate_pairs as (
     union all
 
     select item_pairs.similar_item_key, item_pairs.item_key, item_pairs.score, item_pairs.common_users
-    from item_pairs
+    from {{ ref('int_item_pairs') }} as item_pairs
     left join score_floors
         on item_pairs.similar_item_key = score_floors.item_key
     where score_floors.score_floor is null
@@ -64,9 +60,9 @@ candidate_pairs as (
 {% else -%}
 candidate_pairs as (
 
-    select item_key, similar_item_key, score, common_users from item_pairs
+    select item_key, similar_item_key, score, common_users from {{ ref('int_item_pairs') }}
     union all
-    select similar_item_key, item_key, score, common_users from item_pairs
+    select similar_item_key, item_key, score, common_users from {{ ref('int_item_pairs') }}
 
 ),
 
