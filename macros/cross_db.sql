@@ -140,3 +140,19 @@
 {% macro duckdb__nth_largest(expression, n) -%}
     case when count({{ expression }}) >= {{ n }} then list_min(max({{ expression }}, {{ n }})) end
 {%- endmacro %}
+
+
+{% macro string_hash(expression) -%}
+    {{ return(adapter.dispatch('string_hash', 'sqlrec')(expression)) }}
+{%- endmacro %}
+
+{# An integer stand-in for a string, for grouping or joining where a collision only adds
+   candidates that an exact step then settles. Other engines keep the string itself (exact). #}
+{% macro default__string_hash(expression) -%}
+    {{ expression }}
+{%- endmacro %}
+
+{# DuckDB's hash() is a 64-bit hash; hashing and comparing one integer beats long strings. #}
+{% macro duckdb__string_hash(expression) -%}
+    hash({{ expression }})
+{%- endmacro %}
