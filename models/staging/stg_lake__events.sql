@@ -102,36 +102,32 @@ repeated_event_ids as (
 
 ),
 
-flagged as (
+{# The rows of repeated ids are picked straight from checked, the others by an anti-join: no
+   flagged copy of every row in between (DuckDB materialises a CTE that is used twice). #}
+ordered as (
 
-    select
-        checked.*,
-        repeated_event_ids.event_id_hash is not null as is_repeated
+    select checked.*, 1 as event_id_occurrence
     from checked
     left join repeated_event_ids
         on {{ sqlrec.string_hash('checked.event_id') }} = repeated_event_ids.event_id_hash
         and checked.event_id is not null
         and checked.invalid_reason is null
-
-),
-
-ordered as (
-
-    select flagged.*, 1 as event_id_occurrence
-    from flagged
-    where not flagged.is_repeated
+    where repeated_event_ids.event_id_hash is null
 
     union all
 
     select
-        flagged.*,
+        checked.*,
         row_number() over (
-            partition by flagged.event_id
-            order by flagged.event_date, flagged.event_at, flagged.user_id, flagged.item_id,
-                flagged.event_type
+            partition by checked.event_id
+            order by checked.event_date, checked.event_at, checked.user_id, checked.item_id,
+                checked.event_type
         ) as event_id_occurrence
-    from flagged
-    where flagged.is_repeated
+    from checked
+    inner join repeated_event_ids
+        on {{ sqlrec.string_hash('checked.event_id') }} = repeated_event_ids.event_id_hash
+        and checked.event_id is not null
+        and checked.invalid_reason is null
 
 )
 
