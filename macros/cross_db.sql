@@ -124,3 +124,35 @@
 {% macro trino__try_cast_timestamp(expression) -%}
     try_cast({{ expression }} as timestamp(6))
 {%- endmacro %}
+
+
+{% macro nth_largest(expression, n) -%}
+    {{ return(adapter.dispatch('nth_largest', 'sqlrec')(expression, n)) }}
+{%- endmacro %}
+
+{# max(x, n), the n largest values of the group as a list, keeps a heap of n per group: far
+   cheaper than ranking every row. The smallest of them is the n-th largest, duplicates
+   counted; fewer than n values give null. Trino/Presto spelling by default. #}
+{% macro default__nth_largest(expression, n) -%}
+    case when count({{ expression }}) >= {{ n }} then array_min(max({{ expression }}, {{ n }})) end
+{%- endmacro %}
+
+{% macro duckdb__nth_largest(expression, n) -%}
+    case when count({{ expression }}) >= {{ n }} then list_min(max({{ expression }}, {{ n }})) end
+{%- endmacro %}
+
+
+{% macro string_hash(expression) -%}
+    {{ return(adapter.dispatch('string_hash', 'sqlrec')(expression)) }}
+{%- endmacro %}
+
+{# An integer stand-in for a string, for grouping or joining where a collision only adds
+   candidates that an exact step then settles. Other engines keep the string itself (exact). #}
+{% macro default__string_hash(expression) -%}
+    {{ expression }}
+{%- endmacro %}
+
+{# DuckDB's hash() is a 64-bit hash; hashing and comparing one integer beats long strings. #}
+{% macro duckdb__string_hash(expression) -%}
+    hash({{ expression }})
+{%- endmacro %}

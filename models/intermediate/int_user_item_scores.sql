@@ -16,9 +16,13 @@ event_weights as (
 
 ),
 
+{# The latest valid event is read from the table itself, not from valid_events: DuckDB would
+   materialise a CTE used twice, a copy of every event. #}
 scoring_instant as (
 
-    select {{ sqlrec.as_of_timestamp('valid_events') }} as as_of_at
+    select {{ sqlrec.as_of_timestamp(
+        '(select event_at from ' ~ ref('stg_lake__events') ~ ' where reject_reason is null) as valid_event_times'
+    ) }} as as_of_at
 
 ),
 

@@ -7,16 +7,16 @@
 
 with
 
-user_item_scores as (
-
-    select user_id, item_id, score from {{ ref('int_user_item_scores') }}
-
-),
-
+{# int_user_item_scores is read where needed rather than through a CTE: DuckDB materialises a
+   CTE that is used more than once, and copying 7M rows costs more than scanning them again. #}
 user_totals as (
 
-    select user_id, count(*) as item_count, sum(score * score) as sum_of_squares
-    from user_item_scores
+    select
+        user_id,
+        row_number() over (order by user_id) as user_key,
+        count(*) as item_count,
+        sum(score * score) as sum_of_squares
+    from {{ ref('int_user_item_scores') }}
     group by user_id
 
 ),
@@ -24,10 +24,10 @@ user_totals as (
 {# Nearly every user is within the cap: only the few above it need their items ranked. #}
 users_within_cap as (
 
-    select user_item_scores.*, user_totals.sum_of_squares
-    from user_item_scores
+    select user_totals.user_key, scores.item_id, scores.score, user_totals.sum_of_squares
+    from {{ ref('int_user_item_scores') }} as scores
     inner join user_totals
-        on user_item_scores.user_id = user_totals.user_id
+        on scores.user_id = user_totals.user_id
     {% if max_items_per_user > 0 -%}
     where user_totals.item_count <= {{ max_items_per_user }}
     {%- endif %}
@@ -37,10 +37,10 @@ users_within_cap as (
 {% if max_items_per_user > 0 -%}
 users_above_cap as (
 
-    select user_item_scores.*
-    from user_item_scores
+    select user_totals.user_key, scores.item_id, scores.score
+    from {{ ref('int_user_item_scores') }} as scores
     inner join user_totals
-        on user_item_scores.user_id = user_totals.user_id
+        on scores.user_id = user_totals.user_id
     where user_totals.item_count > {{ max_items_per_user }}
 
 ),
@@ -48,7 +48,7 @@ users_above_cap as (
 strongest_items as (
 
     {{ sqlrec.top_n_per_group(
-        'users_above_cap', 'user_id', 'score desc, item_id', max_items_per_user, 'score_rank'
+        'users_above_cap', 'user_key', 'score desc, item_id', max_items_per_user, 'score_rank'
     ) }}
 
 ),
@@ -57,14 +57,14 @@ strongest_items as (
 
 kept as (
 
-    select user_id, item_id, score, sum_of_squares from users_within_cap
+    select user_key, item_id, score, sum_of_squares from users_within_cap
     {% if max_items_per_user > 0 -%}
     union all
     select
-        user_id,
+        user_key,
         item_id,
         score,
-        sum(score * score) over (partition by user_id) as sum_of_squares
+        sum(score * score) over (partition by user_key) as sum_of_squares
     from strongest_items
     {%- endif %}
 
@@ -72,7 +72,7 @@ kept as (
 
 user_normalised as (
 
-    select user_id, item_id, score, score / sqrt(sum_of_squares) as normalized_score
+    select user_key, item_id, score / sqrt(sum_of_squares) as normalized_score
     from kept
 
 ),
@@ -87,25 +87,15 @@ item_columns as (
     from user_normalised
     group by item_id
 
-),
-
-user_keys as (
-
-    select user_id, row_number() over (order by user_id) as user_key
-    from user_totals
-
 )
 
+{# Only what the pair join and the mart need: every column of a 7M-row table costs its write. #}
 select
-    user_keys.user_key,
+    user_normalised.user_key,
     item_columns.item_key,
-    user_normalised.user_id,
     user_normalised.item_id,
-    user_normalised.score,
     user_normalised.normalized_score,
     user_normalised.normalized_score / item_columns.column_norm as unit_column_score
 from user_normalised
-inner join user_keys
-    on user_normalised.user_id = user_keys.user_id
 inner join item_columns
     on user_normalised.item_id = item_columns.item_id

@@ -1,67 +1,68 @@
 {#- "Viewed together": each item's top_k most similar items. The pairs come once each
     (a < b) from int_item_pairs and are mirrored only here, before the top-k cut, which halves
-    the pair join and its aggregation, where nearly all of the time goes. -#}
+    the pair join and its aggregation, where nearly all of the time goes. int_item_pairs is
+    read where needed, not through a CTE: DuckDB would materialise a CTE used more than once,
+    a copy of every pair. -#}
 
 {%- set top_k = var('top_k') | int -%}
 
 with
 
-item_pairs as (
-
-    select * from {{ ref('int_item_pairs') }}
-
-),
-
+{# item_key -> item_id is one to one: grouping by the integer alone is cheaper than a distinct
+   over both columns of every row. #}
 item_keys as (
 
-    select distinct item_key, item_id from {{ ref('int_user_item_vectors') }}
-
-),
-
-both_directions as (
-
-    select item_key, similar_item_key, score, common_users from item_pairs
-    union all
-    select similar_item_key, item_key, score, common_users from item_pairs
+    select item_key, min(item_id) as item_id
+    from {{ ref('int_user_item_vectors') }}
+    group by item_key
 
 ),
 
 {% if top_k > 0 -%}
-{# Ranking every pair is the costly part of this model. A cheap lower bound for each item's k-th
-   best score comes from ranking only its well-supported pairs (a subset: the k-th best of a
-   subset can only be lower), and every pair below that bound is dropped before the full ranking.
-   No true top-k pair is ever dropped; ties at the bound are kept. #}
-well_supported_pairs as (
-
-    select item_key, score
-    from both_directions
-    where common_users >= {{ var('min_common_users') | int + 2 }}
-
-),
-
+{# Ranking every pair (both directions: twice the pairs) is the costly part of this model. So
+   each item's k-th best score is found first, with an aggregate that keeps only the k best per
+   item, and every pair below it is dropped before the ranking. No true top-k pair is ever
+   dropped; ties at the floor are kept and the ranking decides them. #}
 score_floors as (
 
-    select item_key, score as score_floor
-    from ({{ sqlrec.top_n_per_group('well_supported_pairs', 'item_key', 'score desc', top_k, 'floor_rank') }}) as ranked
-    where floor_rank = {{ top_k }}
+    select item_key, {{ sqlrec.nth_largest('score', top_k) }} as score_floor
+    from (
+        select item_key, score from {{ ref('int_item_pairs') }}
+        union all
+        select similar_item_key, score from {{ ref('int_item_pairs') }}
+    ) as both_directions
+    group by item_key
 
 ),
 
+{# Each direction is filtered by its own floor before the mirror, so the mirror never holds
+   all the pairs twice. An item with fewer than k pairs has no floor and keeps them all. #}
 candidate_pairs as (
 
-    select both_directions.*
-    from both_directions
+    select item_pairs.item_key, item_pairs.similar_item_key, item_pairs.score, item_pairs.common_users
+    from {{ ref('int_item_pairs') }} as item_pairs
     left join score_floors
-        on both_directions.item_key = score_floors.item_key
+        on item_pairs.item_key = score_floors.item_key
     where score_floors.score_floor is null
-        or both_directions.score >= score_floors.score_floor
+        or item_pairs.score >= score_floors.score_floor
+
+    union all
+
+    select item_pairs.similar_item_key, item_pairs.item_key, item_pairs.score, item_pairs.common_users
+    from {{ ref('int_item_pairs') }} as item_pairs
+    left join score_floors
+        on item_pairs.similar_item_key = score_floors.item_key
+    where score_floors.score_floor is null
+        or item_pairs.score >= score_floors.score_floor
 
 ),
 
 {% else -%}
 candidate_pairs as (
 
-    select * from both_directions
+    select item_key, similar_item_key, score, common_users from {{ ref('int_item_pairs') }}
+    union all
+    select similar_item_key, item_key, score, common_users from {{ ref('int_item_pairs') }}
 
 ),
 

@@ -88,46 +88,46 @@ checked as (
 ),
 
 {# A repeated event_id is kept once: its earliest occurrence, in this batch or an earlier one.
-   Repeats are rare, so only the rows of repeated ids are ranked. #}
+   Repeats are rare, so only the rows of repeated ids are ranked. Finding them groups every
+   event_id, and grouping (then joining) on a hash of the id is cheaper than on the long string.
+   A hash collision can only flag a few unrepeated ids as candidates: the ranking below goes by
+   the exact event_id, so such an id still ranks first and is kept. #}
 repeated_event_ids as (
 
-    select event_id
+    select {{ sqlrec.string_hash('event_id') }} as event_id_hash
     from checked
     where invalid_reason is null and event_id is not null
-    group by event_id
+    group by {{ sqlrec.string_hash('event_id') }}
     having count(*) > 1
 
 ),
 
-flagged as (
-
-    select
-        checked.*,
-        repeated_event_ids.event_id is not null as is_repeated
-    from checked
-    left join repeated_event_ids
-        on checked.event_id = repeated_event_ids.event_id
-        and checked.invalid_reason is null
-
-),
-
+{# The rows of repeated ids are picked straight from checked, the others by an anti-join: no
+   flagged copy of every row in between (DuckDB materialises a CTE that is used twice). #}
 ordered as (
 
-    select flagged.*, 1 as event_id_occurrence
-    from flagged
-    where not flagged.is_repeated
+    select checked.*, 1 as event_id_occurrence
+    from checked
+    left join repeated_event_ids
+        on {{ sqlrec.string_hash('checked.event_id') }} = repeated_event_ids.event_id_hash
+        and checked.event_id is not null
+        and checked.invalid_reason is null
+    where repeated_event_ids.event_id_hash is null
 
     union all
 
     select
-        flagged.*,
+        checked.*,
         row_number() over (
-            partition by flagged.event_id
-            order by flagged.event_date, flagged.event_at, flagged.user_id, flagged.item_id,
-                flagged.event_type
+            partition by checked.event_id
+            order by checked.event_date, checked.event_at, checked.user_id, checked.item_id,
+                checked.event_type
         ) as event_id_occurrence
-    from flagged
-    where flagged.is_repeated
+    from checked
+    inner join repeated_event_ids
+        on {{ sqlrec.string_hash('checked.event_id') }} = repeated_event_ids.event_id_hash
+        and checked.event_id is not null
+        and checked.invalid_reason is null
 
 )
 
