@@ -63,7 +63,8 @@ def profile_credentials(target: str = "trino") -> Any:
         if raw is None:
             raise UserError(f"no '{project.PROFILE_NAME}' profile in {profiles_dir}/profiles.yml")
         renderer = ProfileRenderer({})
-        # the same two steps dbt takes: pick the target's block, render its env vars
+        # the same two steps dbt takes: pick the target's block, render its env vars. These
+        # helpers are dbt's internals (dbt-core is pinned to 1.11; the tests exercise them).
         data = renderer.render_data(
             Profile._get_profile_data(raw, project.PROFILE_NAME, target))
         credentials = Profile._credentials_from_profile(data, project.PROFILE_NAME, target)
