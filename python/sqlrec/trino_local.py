@@ -707,10 +707,6 @@ def iceberg_catalog_properties(warehouse_dir: Path) -> dict[str, str]:
 
 # ------------------------------------------------------------------------- lake table helpers
 
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def register_parquet_table(
     server: TrinoServer,
     table_dir: Path | str,
@@ -726,7 +722,7 @@ def register_parquet_table(
     """
     import pyarrow.parquet as pq
 
-    from sqlrec.trino_warehouse import trino_type
+    from sqlrec.trino_warehouse import quote, trino_type
 
     table_dir = Path(table_dir).resolve()
     files = sorted(table_dir.rglob("*.parquet"))
@@ -736,18 +732,18 @@ def register_parquet_table(
         part.split("=", 1)[0] for part in files[0].relative_to(table_dir).parts[:-1] if "=" in part
     ]
     columns = [
-        f"{_quote(field.name)} {trino_type(field.type)}"
+        f"{quote(field.name)} {trino_type(field.type)}"
         for field in pq.read_schema(files[0])
         if field.name not in partition_columns
     ]
-    columns += [f"{_quote(name)} varchar" for name in partition_columns]
-    qualified = f"{catalog}.{_quote(schema)}.{_quote(table)}"
+    columns += [f"{quote(name)} varchar" for name in partition_columns]
+    qualified = f"{catalog}.{quote(schema)}.{quote(table)}"
     properties = ["format = 'PARQUET'", f"external_location = '{_local(table_dir)}'"]
     if partition_columns:
         names = ", ".join(f"'{name}'" for name in partition_columns)
         properties.insert(1, f"partitioned_by = ARRAY[{names}]")
     statements = [
-        f"CREATE SCHEMA IF NOT EXISTS {catalog}.{_quote(schema)}",
+        f"CREATE SCHEMA IF NOT EXISTS {catalog}.{quote(schema)}",
         f"DROP TABLE IF EXISTS {qualified}",
         f"CREATE TABLE {qualified} (\n  " + ",\n  ".join(columns) + "\n)\nWITH ("
         + ", ".join(properties) + ")",
@@ -811,6 +807,8 @@ def add_command(subparsers) -> None:
 
 
 def run_command(args) -> int:
+    from sqlrec.trino_warehouse import quote
+
     if args.trino_action == "install":
         TrinoInstall(args.cache_dir).install()
         return 0
@@ -832,8 +830,8 @@ def run_command(args) -> int:
                     continue
                 register_parquet_table(server, table_dir, args.lake_schema, table_dir.name)
                 rows = server.query(
-                    f"SELECT count(*) FROM {LAKE_CATALOG}.{_quote(args.lake_schema)}."
-                    f"{_quote(table_dir.name)}"
+                    f"SELECT count(*) FROM {LAKE_CATALOG}.{quote(args.lake_schema)}."
+                    f"{quote(table_dir.name)}"
                 )
                 server.log(f"registered {LAKE_CATALOG}.{args.lake_schema}.{table_dir.name} "
                            f"({rows[0][0]} rows) over {table_dir}")
