@@ -315,7 +315,9 @@ class TrinoWarehouse:
             self._execute(cursor, self._create_sql(name, data.schema, replace))
             cursor.fetchall()
             literals: list[list[str]] = [[] for _ in fields]
-            size = len(head)
+            # the statement's length before any value: its head and a cast around each array
+            empty_size = len(head) + 40 * len(fields)
+            size = empty_size
 
             def flush() -> None:
                 nonlocal size, written
@@ -327,9 +329,8 @@ class TrinoWarehouse:
                     written += cursor.fetchall()[0][0]
                 for values in literals:
                     values.clear()
-                size = len(head) + 40 * len(fields)
+                size = empty_size
 
-            flush()
             for batch in _batches(data):
                 for record in zip(*(column.to_pylist() for column in batch.columns),
                                   strict=True):
