@@ -35,38 +35,31 @@ score_floors as (
 
 ),
 
-{# Each direction is filtered by its own floor before the mirror, so the mirror never holds
-   all the pairs twice. An item with fewer than k pairs has no floor and keeps them all. #}
-candidate_pairs as (
-
-    select item_pairs.item_key, item_pairs.similar_item_key, item_pairs.score, item_pairs.common_users
-    from {{ ref('int_item_pairs') }} as item_pairs
-    left join score_floors
-        on item_pairs.item_key = score_floors.item_key
-    where score_floors.score_floor is null
-        or item_pairs.score >= score_floors.score_floor
-
-    union all
-
-    select item_pairs.similar_item_key, item_pairs.item_key, item_pairs.score, item_pairs.common_users
-    from {{ ref('int_item_pairs') }} as item_pairs
-    left join score_floors
-        on item_pairs.similar_item_key = score_floors.item_key
-    where score_floors.score_floor is null
-        or item_pairs.score >= score_floors.score_floor
-
-),
-
-{% else -%}
-candidate_pairs as (
-
-    select item_key, similar_item_key, score, common_users from {{ ref('int_item_pairs') }}
-    union all
-    select similar_item_key, item_key, score, common_users from {{ ref('int_item_pairs') }}
-
-),
-
 {% endif -%}
+{# Both directions of every pair, each filtered by its own item's floor before the mirror, so
+   the mirror never holds all the pairs twice. An item with fewer than k pairs has no floor and
+   keeps them all. #}
+candidate_pairs as (
+{% for item_key, similar_item_key in [('item_key', 'similar_item_key'),
+                                      ('similar_item_key', 'item_key')] %}
+    {%- if not loop.first %}
+    union all
+    {% endif %}
+    select
+        item_pairs.{{ item_key }} as item_key,
+        item_pairs.{{ similar_item_key }} as similar_item_key,
+        item_pairs.score,
+        item_pairs.common_users
+    from {{ ref('int_item_pairs') }} as item_pairs
+    {% if top_k > 0 -%}
+    left join score_floors
+        on item_pairs.{{ item_key }} = score_floors.item_key
+    where score_floors.score_floor is null
+        or item_pairs.score >= score_floors.score_floor
+    {%- endif %}
+{% endfor %}
+),
+
 top_pairs as (
 
     {{ sqlrec.top_n_per_group(
