@@ -97,6 +97,26 @@
 {%- endmacro %}
 
 
+{% macro trim_spaces(expression) -%}
+    {{ return(adapter.dispatch('trim_spaces', 'sqlrec')(expression)) }}
+{%- endmacro %}
+
+{% macro default__trim_spaces(expression) -%}
+    trim({{ expression }})
+{%- endmacro %}
+
+{# DuckDB's trim copies every string, which costs more than the rest of staging's cleaning put
+   together; ids almost never carry spaces, and looking at the first and last character is
+   cheap. Same result: trim only where there is something to trim. #}
+{% macro duckdb__trim_spaces(expression) -%}
+    case
+        when starts_with({{ expression }}, ' ') or ends_with({{ expression }}, ' ')
+            then trim({{ expression }})
+        else {{ expression }}
+    end
+{%- endmacro %}
+
+
 {% macro integer_divide(dividend, divisor) -%}
     {{ return(adapter.dispatch('integer_divide', 'sqlrec')(dividend, divisor)) }}
 {%- endmacro %}

@@ -49,15 +49,15 @@ renamed as (
     select
         ---------- ids
         {% if has_event_id -%}
-        nullif(trim(cast(event_id as {{ dbt.type_string() }})), '') as event_id,
+        nullif({{ sqlrec.trim_spaces('cast(event_id as ' ~ dbt.type_string() ~ ')') }}, '') as event_id,
         {%- else -%}
         cast(null as {{ dbt.type_string() }}) as event_id,
         {%- endif %}
-        nullif(trim(cast(user_id as {{ dbt.type_string() }})), '') as user_id,
-        nullif(trim(cast(item_id as {{ dbt.type_string() }})), '') as item_id,
+        nullif({{ sqlrec.trim_spaces('cast(user_id as ' ~ dbt.type_string() ~ ')') }}, '') as user_id,
+        nullif({{ sqlrec.trim_spaces('cast(item_id as ' ~ dbt.type_string() ~ ')') }}, '') as item_id,
 
         ---------- categories
-        lower(trim(cast(event_type as {{ dbt.type_string() }}))) as event_type,
+        lower({{ sqlrec.trim_spaces('cast(event_type as ' ~ dbt.type_string() ~ ')') }}) as event_type,
 
         ---------- timestamps
         {{ sqlrec.try_cast_timestamp('event_time') }} as event_at,

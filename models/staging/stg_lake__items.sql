@@ -14,11 +14,11 @@ renamed as (
 
     select
         ---------- ids
-        nullif(trim(cast(item_id as {{ dbt.type_string() }})), '') as item_id,
+        nullif({{ sqlrec.trim_spaces('cast(item_id as ' ~ dbt.type_string() ~ ')') }}, '') as item_id,
 
         ---------- categories
-        lower(trim(cast(category as {{ dbt.type_string() }}))) as category,
-        trim(cast(brand as {{ dbt.type_string() }})) as brand,
+        lower({{ sqlrec.trim_spaces('cast(category as ' ~ dbt.type_string() ~ ')') }}) as category,
+        {{ sqlrec.trim_spaces('cast(brand as ' ~ dbt.type_string() ~ ')') }} as brand,
 
         ---------- flags and amounts
         coalesce(cast(is_available as boolean), true) as is_available,

@@ -148,6 +148,36 @@ def test_string_times_integer_ids_no_event_id_and_no_catalogue(tmp_path, monkeyp
     assert (recommendations.groupby("user_id").size() >= 1).all()
 
 
+def test_ids_and_event_types_are_trimmed_and_blank_ids_rejected(tmp_path, monkeypatch):
+    """Spaces around an id or event type are cleaning, not identity: ' u1 ' is user u1. An id of
+    spaces only is a missing id. Tabs are not spaces and stay part of the id."""
+    partition = tmp_path / "lake" / "events" / "event_date=2026-10-01"
+    partition.mkdir(parents=True)
+    pq.write_table(pa.table({
+        "event_id": ["e1", " e2", "e3 ", "e4", "e5", "e6", "  "],
+        "user_id": ["u1", " u1 ", "u2", "   ", "u2", "\tu3", "u4"],
+        "item_id": ["i1", "i2  ", " i1", "i1", "i2", "i1", "i1"],
+        "event_type": ["view", " View ", "view ", "view", "like", "view", "view"],
+        "event_time": pa.array([dt.datetime(2026, 10, 1, 10, minute) for minute in range(7)]),
+    }), partition / "part-0.parquet")
+    database = tmp_path / "sqlrec.duckdb"
+    build_into(database, tmp_path / "lake", monkeypatch, extra_vars={"min_common_users": 1})
+
+    with duckdb.connect(str(database), read_only=True) as connection:
+        staged = connection.execute(
+            "select event_id, user_id, item_id, event_type, reject_reason "
+            "from stg_lake__events order by event_at").fetchall()
+    assert staged == [
+        ("e1", "u1", "i1", "view", None),
+        ("e2", "u1", "i2", "view", None),
+        ("e3", "u2", "i1", "view", None),
+        ("e4", None, "i1", "view", "missing_user_id"),
+        ("e5", "u2", "i2", "like", None),
+        ("e6", "\tu3", "i1", "view", None),
+        (None, "u4", "i1", "view", None),
+    ]
+
+
 def test_missing_lake_fails_with_a_message_naming_the_path(tmp_path, capsys):
     missing = tmp_path / "no-such-lake"
     with pytest.raises(UserError, match=str(missing / "events")):
