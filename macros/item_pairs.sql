@@ -65,8 +65,8 @@ from (
 {#- DuckDB: from each user's items as one list sorted by key, each item pairs with the slice
     of the list after it. No join: the self-join above matches every user's n items with all n
     of them and throws half away, and its hash table of 7M rows costs more than the lists. With
-    several chunks the lists are built once, into the temp table of
-    prepare_user_item_pair_lists; a single statement (and a dbt unit test) builds them inline. -#}
+    several chunks the lists are built once, into a temp table (macro item_pair_hook); a
+    single statement (and a dbt unit test) builds them inline. -#}
 {% macro duckdb__user_item_pair_products(pair_key_base, key_range, chunked) -%}
     select
         cast(items[position].item_key as bigint) * {{ pair_key_base }}
@@ -100,26 +100,33 @@ from (
     {{ this.identifier }}__user_item_lists
 {%- endmacro %}
 
-{#- Hooks of int_item_pairs around its chunks: they build the shared input of the chunks where
-    an engine has one (DuckDB's per-user lists, a temp table of this connection), then drop
-    it. Elsewhere they are empty and dbt skips them. -#}
-{% macro prepare_user_item_pair_lists() -%}
-    {{ return(adapter.dispatch('prepare_user_item_pair_lists', 'sqlrec')()) }}
+{#- The statements int_item_pairs runs before (steps save_threads, raise_threads, build_lists)
+    and after (drop_lists, restore_threads) its chunks. Only DuckDB has any; elsewhere each
+    step renders empty and dbt skips it. -#}
+{% macro item_pair_hook(step, chunked) -%}
+    {{ return(adapter.dispatch('item_pair_hook', 'sqlrec')(step, chunked)) }}
 {%- endmacro %}
 
-{% macro default__prepare_user_item_pair_lists() -%}{%- endmacro %}
+{% macro default__item_pair_hook(step, chunked) -%}{%- endmacro %}
 
-{% macro duckdb__prepare_user_item_pair_lists() -%}
-    create or replace temp table {{ sqlrec.user_item_pair_lists_relation() }} as
-    {{ sqlrec.duckdb__user_item_pair_lists() }}
-{%- endmacro %}
-
-{% macro drop_user_item_pair_lists() -%}
-    {{ return(adapter.dispatch('drop_user_item_pair_lists', 'sqlrec')()) }}
-{%- endmacro %}
-
-{% macro default__drop_user_item_pair_lists() -%}{%- endmacro %}
-
-{% macro duckdb__drop_user_item_pair_lists() -%}
-    drop table if exists {{ sqlrec.user_item_pair_lists_relation() }}
+{#- Threads: with at most two threads DuckDB's hash aggregation keeps two partitions for good
+    (it grows the partitioning only from three threads on), so with hundreds of millions of
+    pair rows each partition's hash table is far larger than the cache and most inserts miss.
+    At least three threads for this model (measured at 10M events, two cores: 21.5 s with
+    two threads, 15.5 with three); the setting is put back afterwards.
+    Lists: with several chunks, each user's sorted item list is built once into a temp table
+    of this connection, which the chunks read and the last step drops. -#}
+{% macro duckdb__item_pair_hook(step, chunked) -%}
+    {%- if step == 'save_threads' -%}
+        set variable sqlrec_threads_before_item_pairs = current_setting('threads')
+    {%- elif step == 'raise_threads' -%}
+        set threads = greatest(cast(current_setting('threads') as integer), 3)
+    {%- elif step == 'build_lists' and chunked -%}
+        create or replace temp table {{ sqlrec.user_item_pair_lists_relation() }} as
+        {{ sqlrec.duckdb__user_item_pair_lists() }}
+    {%- elif step == 'drop_lists' and chunked -%}
+        drop table if exists {{ sqlrec.user_item_pair_lists_relation() }}
+    {%- elif step == 'restore_threads' -%}
+        set threads = getvariable('sqlrec_threads_before_item_pairs')
+    {%- endif -%}
 {%- endmacro %}
