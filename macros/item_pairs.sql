@@ -100,33 +100,21 @@ from (
     {{ this.identifier }}__user_item_lists
 {%- endmacro %}
 
-{#- The statements int_item_pairs runs before (steps save_threads, raise_threads, build_lists)
-    and after (drop_lists, restore_threads) its chunks. Only DuckDB has any; elsewhere each
-    step renders empty and dbt skips it. -#}
+{#- The statements int_item_pairs runs before (step build_lists) and after (drop_lists) its
+    chunks. Only DuckDB has any, and only with several chunks: each user's sorted item list is
+    built once into a temp table of this connection, which the chunks read and the last step
+    drops. Elsewhere each step renders empty and dbt skips it. -#}
 {% macro item_pair_hook(step, chunked) -%}
     {{ return(adapter.dispatch('item_pair_hook', 'sqlrec')(step, chunked)) }}
 {%- endmacro %}
 
 {% macro default__item_pair_hook(step, chunked) -%}{%- endmacro %}
 
-{#- Threads: with at most two threads DuckDB's hash aggregation keeps two partitions for good
-    (it grows the partitioning only from three threads on), so with hundreds of millions of
-    pair rows each partition's hash table is far larger than the cache and most inserts miss.
-    At least three threads for this model (measured at 10M events, two cores: 21.5 s with
-    two threads, 15.5 with three); the setting is put back afterwards.
-    Lists: with several chunks, each user's sorted item list is built once into a temp table
-    of this connection, which the chunks read and the last step drops. -#}
 {% macro duckdb__item_pair_hook(step, chunked) -%}
-    {%- if step == 'save_threads' -%}
-        set variable sqlrec_threads_before_item_pairs = current_setting('threads')
-    {%- elif step == 'raise_threads' -%}
-        set threads = greatest(cast(current_setting('threads') as integer), 3)
-    {%- elif step == 'build_lists' and chunked -%}
+    {%- if step == 'build_lists' and chunked -%}
         create or replace temp table {{ sqlrec.user_item_pair_lists_relation() }} as
         {{ sqlrec.duckdb__user_item_pair_lists() }}
     {%- elif step == 'drop_lists' and chunked -%}
         drop table if exists {{ sqlrec.user_item_pair_lists_relation() }}
-    {%- elif step == 'restore_threads' -%}
-        set threads = getvariable('sqlrec_threads_before_item_pairs')
     {%- endif -%}
 {%- endmacro %}

@@ -9,23 +9,31 @@
     Without ALS tables (before the first training) the list is item similarity then popular.
     Never an item the user already interacted with, never an unavailable item. -#}
 
+{%- set chunks = sqlrec.recommendation_chunks() -%}
+{%- set threads_hook = "{{ sqlrec.aggregation_threads_hook('%s') }}" -%}
+{%- set pre_hooks = [threads_hook | format('save_threads'), threads_hook | format('raise_threads')] -%}
+{%- set post_hooks = [] -%}
+{%- if chunks > 1 -%}
+    {%- for chunk in range(chunks) -%}
+        {%- do pre_hooks.append(
+            "{{ sqlrec.similarity_recommendations_hook(" ~ chunk ~ ", " ~ chunks ~ ") }}"
+        ) -%}
+    {%- endfor -%}
+    {%- do post_hooks.append("{{ sqlrec.similarity_recommendations_hook(none, " ~ chunks ~ ") }}") -%}
+{%- endif -%}
+{%- do post_hooks.append(threads_hook | format('restore_threads')) -%}
+{{ config(pre_hook=pre_hooks, post_hook=post_hooks) }}
+
 {%- set top_k = var('top_k') | int -%}
 {%- set als_weight = var('blend_als_weight', 1.0) | float -%}
 {%- set similarity_weight = var('blend_similarity_weight', 1.0) | float -%}
 
+{# The similarity part reads these through macro similarity_recommendations, maybe only in hooks:
+   named here so that dbt always orders this model after them. #}
+-- depends_on: {{ ref('user_recent_items') }}, {{ ref('item_similarity') }}
+-- depends_on: {{ ref('int_items_enriched') }}, {{ ref('int_user_item_scores') }}
+
 with
-
-recent_items as (
-
-    select user_id, item_id, score from {{ ref('user_recent_items') }}
-
-),
-
-item_similarity as (
-
-    select item_id, similar_item_id, score from {{ ref('item_similarity') }}
-
-),
 
 interactions as (
 
@@ -58,36 +66,16 @@ users as (
 
 ),
 
-similarity_candidates as (
-
-    select
-        recent_items.user_id,
-        item_similarity.similar_item_id as item_id,
-        sum(recent_items.score * item_similarity.score) as raw_score
-    from recent_items
-    inner join item_similarity
-        on recent_items.item_id = item_similarity.item_id
-    group by recent_items.user_id, item_similarity.similar_item_id
-
-),
-
-new_available_similarity as (
-
-    select similarity_candidates.*
-    from similarity_candidates
-    left join interactions
-        on similarity_candidates.user_id = interactions.user_id
-        and similarity_candidates.item_id = interactions.item_id
-    left join items
-        on similarity_candidates.item_id = items.item_id
-    where interactions.item_id is null
-        and coalesce(items.is_available, true)
-
-),
-
+{# On DuckDB with several recommendation_chunks the hooks have already built these rows, one
+   slice of users at a time (macro similarity_recommendations). #}
 similarity_ranked as (
 
-    {{ sqlrec.top_n_per_group('new_available_similarity', 'user_id', 'raw_score desc, item_id', top_k) }}
+    {% if chunks > 1 -%}
+    select user_id, item_id, raw_score, rank
+    from {{ sqlrec.similarity_recommendations_relation() }}
+    {%- else -%}
+    {{ sqlrec.similarity_recommendations(0, 1) }}
+    {%- endif %}
 
 ),
 
