@@ -8,7 +8,8 @@
     partition's hash table is then far larger than the cache and most inserts miss. So these
     models run with at least three threads, and the setting is put back afterwards. Measured at
     10M events on two cores: int_item_pairs 21.5 s with two threads, 15.5 s with three;
-    user_recommendations 29.8 s and 24.1 s. -#}
+    user_recommendations (in one
+    statement) 29.8 s and 24.1 s. -#}
 {% macro aggregation_threads_hook(step) -%}
     {{ return(adapter.dispatch('aggregation_threads_hook', 'sqlrec')(step)) }}
 {%- endmacro %}

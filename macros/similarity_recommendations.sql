@@ -4,10 +4,9 @@
     strongly the user holds the recent item), as (user_id, item_id, raw_score, rank).
 
     With chunks > 1 (only on DuckDB, macro recommendation_chunks), only the users whose id
-    hashes to slice `chunk`: at 10M events users have
-    80M (user, neighbour) rows, 71M of them distinct; aggregating them all at once takes some
-    10 GB. The slices are built one statement after another (hooks of user_recommendations),
-    so the memory is `chunks` times smaller. -#}
+    hashes to slice `chunk`. At 10M events users have 80M (user, neighbour) rows, 71M of them
+    distinct, and aggregating them all at once takes 9-11 GB; the hooks of user_recommendations
+    build the slices one statement after another, in about a third of that. -#}
 {%- set top_k = var('top_k') | int -%}
 {%- set user_filter -%}
     {%- if chunks > 1 %} where hash(user_id) % {{ chunks }} = {{ chunk }}{% endif -%}
