@@ -10,8 +10,8 @@
     Never an item the user already interacted with, never an unavailable item. -#}
 
 {%- set chunks = sqlrec.recommendation_chunks() -%}
-{%- set threads_hook = "{{ sqlrec.aggregation_threads_hook('%s') }}" -%}
-{%- set pre_hooks = [threads_hook | format('save_threads'), threads_hook | format('raise_threads')] -%}
+{%- set threads_hooks = sqlrec.aggregation_threads_hooks() -%}
+{%- set pre_hooks = threads_hooks.before -%}
 {%- set post_hooks = [] -%}
 {%- if chunks > 1 -%}
     {%- for chunk in range(chunks) -%}
@@ -21,8 +21,7 @@
     {%- endfor -%}
     {%- do post_hooks.append("{{ sqlrec.similarity_recommendations_hook(none, " ~ chunks ~ ") }}") -%}
 {%- endif -%}
-{%- do post_hooks.append(threads_hook | format('restore_threads')) -%}
-{{ config(pre_hook=pre_hooks, post_hook=post_hooks) }}
+{{ config(pre_hook=pre_hooks, post_hook=post_hooks + threads_hooks.after) }}
 
 {%- set top_k = var('top_k') | int -%}
 {%- set als_weight = var('blend_als_weight', 1.0) | float -%}
