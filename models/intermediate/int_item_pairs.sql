@@ -1,22 +1,63 @@
 {#- Every unordered item pair (item_key < similar_item_key) with at least min_common_users common
-    users, and its cosine. The first chunk of pairs creates the table, post-hooks insert the rest
-    (see macro item_pair_chunk for why); the hooks around them prepare the engine (macro
-    aggregation_threads_hooks) and what the chunks share (macro item_pair_hook). -#}
+    users: the sum over those users of the products of the two unit-column entries, which is the
+    cosine, and their number.
 
-{%- set chunks = var('pair_chunks') | int -%}
-{%- set hook = "{{ sqlrec.item_pair_hook('%s', " ~ (chunks > 1) ~ ") }}" -%}
-{%- set threads_hooks = sqlrec.aggregation_threads_hooks() -%}
-{%- set post_hooks = [] -%}
-{%- for chunk in range(1, chunks) -%}
-    {%- do post_hooks.append(
-        "insert into {{ this }} (item_key, similar_item_key, score, common_users) "
-        ~ "{{ sqlrec.item_pair_chunk(" ~ chunk ~ ", " ~ chunks ~ ") }}"
-    ) -%}
-{%- endfor -%}
+    Built in chunks of the smaller item's key (materialization chunked_table). Item a pairs only
+    with items b > a, so low keys have more partners: bounds at 1 - sqrt(1 - chunk / chunks) of
+    the key range give the chunks about equal numbers of pairs. -#}
 
 {{ config(
-    pre_hook=threads_hooks.before + [hook | format('build_lists')],
-    post_hook=post_hooks + [hook | format('drop_lists')] + threads_hooks.after,
+    materialized='chunked_table',
+    chunks=sqlrec.engine_chunks(var('pair_chunks')),
+    min_threads=3,
 ) }}
 
-{{ sqlrec.item_pair_chunk(0, chunks) }}
+with
+
+item_keys as (
+
+    select coalesce(max(item_key), 0) as item_count
+    from {{ ref('int_user_item_vectors') }}
+
+),
+
+chunk_bounds as (
+
+    select
+        floor(item_count * (1 - sqrt(
+            1 - cast({{ sqlrec.chunk_number() }} as double) / {{ sqlrec.chunk_count() }}
+        ))) as lower_key,
+        case
+            when {{ sqlrec.chunk_number() }} = {{ sqlrec.chunk_count() }} - 1 then item_count
+            else floor(item_count * (1 - sqrt(
+                1 - cast({{ sqlrec.chunk_number() }} + 1 as double) / {{ sqlrec.chunk_count() }}
+            )))
+        end as upper_key
+    from item_keys
+
+),
+
+user_item_pairs as (
+
+    {{ sqlrec.user_item_pairs('chunk_bounds') }}
+
+),
+
+pairs as (
+
+    select
+        pair_key,
+        sum(product) as score,
+        count(*) as common_users
+    from user_item_pairs
+    group by pair_key
+    having count(*) >= {{ var('min_common_users') | int }}
+
+)
+
+select
+    {{ sqlrec.integer_divide('pair_key', 4294967296) }} as item_key,
+    pair_key % 4294967296 as similar_item_key,
+    score,
+    common_users
+from pairs

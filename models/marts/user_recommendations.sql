@@ -1,48 +1,23 @@
-{#- "For you": top_k items per user, blended from two personalised signals, then popular items
-    to fill the list.
-    - ALS (users with factors from the last `sqlrec train`): the user's ALS list, each score
+{#- "For you": top_k items per user, the personalised signals blended, then popular items to
+    fill the list.
+    - ALS (int_als_recommendations, users with factors from the last `sqlrec train`): each score
       divided by the user's largest, times var blend_als_weight;
-    - item similarity over the user's recent items (each neighbour weighted by how strongly the
-      user holds the recent item): the user's top_k such items, each sum divided by the user's
-      largest, times var blend_similarity_weight.
+    - item similarity over the user's recent items (int_similarity_recommendations): each score
+      divided by the user's largest, times var blend_similarity_weight.
     An item's score is the sum of both parts; source says which part is larger ('als' on a tie).
     Without ALS tables (before the first training) the list is item similarity then popular.
-    Never an item the user already interacted with, never an unavailable item. -#}
-
-{%- set chunks = sqlrec.recommendation_chunks() -%}
-{%- set threads_hooks = sqlrec.aggregation_threads_hooks() -%}
-{%- set pre_hooks = threads_hooks.before -%}
-{%- set post_hooks = [] -%}
-{%- if chunks > 1 -%}
-    {%- for chunk in range(chunks) -%}
-        {%- do pre_hooks.append(
-            "{{ sqlrec.similarity_recommendations_hook(" ~ chunk ~ ", " ~ chunks ~ ") }}"
-        ) -%}
-    {%- endfor -%}
-    {%- do post_hooks.append("{{ sqlrec.similarity_recommendations_hook(none, " ~ chunks ~ ") }}") -%}
-{%- endif -%}
-{{ config(pre_hook=pre_hooks, post_hook=post_hooks + threads_hooks.after) }}
+    Never an item the user already interacted with, never an unavailable item (the candidate
+    models leave them out; popular_items holds only available items). -#}
 
 {%- set top_k = var('top_k') | int -%}
-{%- set als_weight = var('blend_als_weight', 1.0) | float -%}
-{%- set similarity_weight = var('blend_similarity_weight', 1.0) | float -%}
-
-{# The similarity part reads these through macro similarity_recommendations, maybe only in hooks:
-   named here so that dbt always orders this model after them. #}
--- depends_on: {{ ref('user_recent_items') }}, {{ ref('item_similarity') }}
--- depends_on: {{ ref('int_items_enriched') }}, {{ ref('int_user_item_scores') }}
+{%- set als_weight = var('blend_als_weight') | float -%}
+{%- set similarity_weight = var('blend_similarity_weight') | float -%}
 
 with
 
 interactions as (
 
     select user_id, item_id from {{ ref('int_user_item_scores') }}
-
-),
-
-items as (
-
-    select item_id, is_available from {{ ref('int_items_enriched') }}
 
 ),
 
@@ -53,50 +28,21 @@ popular_items as (
 
 ),
 
-als_recommendations as (
-
-    select user_id, item_id, als_score from {{ ref('stg_als__user_recommendations') }}
-
-),
-
 users as (
 
     select distinct user_id from interactions
 
 ),
 
-{# On DuckDB with several recommendation_chunks the hooks have already built these rows, one
-   slice of users at a time (macro similarity_recommendations). #}
-similarity_ranked as (
+similarity_candidates as (
 
-    {% if chunks > 1 -%}
-    select user_id, item_id, raw_score, rank
-    from {{ sqlrec.similarity_recommendations_relation() }}
-    {%- else -%}
-    {{ sqlrec.similarity_recommendations(0, 1) }}
-    {%- endif %}
+    select user_id, item_id, raw_score from {{ ref('int_similarity_recommendations') }}
 
 ),
 
-{# ALS lists of users who still have valid events; a negative prediction is no recommendation.
-    The table may be older than this build, so known and sold-out items are removed here too. #}
-new_available_als as (
+als_candidates as (
 
-    select
-        als_recommendations.user_id,
-        als_recommendations.item_id,
-        als_recommendations.als_score as raw_score
-    from als_recommendations
-    inner join users
-        on als_recommendations.user_id = users.user_id
-    left join interactions
-        on als_recommendations.user_id = interactions.user_id
-        and als_recommendations.item_id = interactions.item_id
-    left join items
-        on als_recommendations.item_id = items.item_id
-    where als_recommendations.als_score > 0
-        and interactions.item_id is null
-        and coalesce(items.is_available, true)
+    select user_id, item_id, raw_score from {{ ref('int_als_recommendations') }}
 
 ),
 
@@ -110,7 +56,7 @@ weighted_parts as (
         {{ similarity_weight }} * raw_score / max(raw_score) over (partition by user_id)
             as similarity_part,
         0.0 as als_part
-    from similarity_ranked
+    from similarity_candidates
 
     union all
 
@@ -119,7 +65,7 @@ weighted_parts as (
         item_id,
         0.0 as similarity_part,
         {{ als_weight }} * raw_score / max(raw_score) over (partition by user_id) as als_part
-    from new_available_als
+    from als_candidates
 
 ),
 
