@@ -15,54 +15,48 @@
 {%- endmacro %}
 
 {% macro trino__register_lake_tables() -%}
-    {% if not execute or not var('register_lake_tables', true) %}{{ return('') }}{% endif %}
-    {%- set catalog = var('lake_catalog', 'lake') -%}
-    {%- set schema = var('lake_schema', 'lake') -%}
-    {%- set events_columns = var('lake_events_columns', {
-        'event_id': 'varchar', 'user_id': 'varchar', 'item_id': 'varchar',
-        'event_type': 'varchar', 'event_time': 'timestamp(6)'}) -%}
-    {%- set catalog_columns = var('lake_catalog_columns', {
-        'item_id': 'varchar', 'category': 'varchar', 'brand': 'varchar',
-        'is_available': 'boolean', 'price': 'double'}) -%}
-    {%- set events_location = var('events_location', none)
+    {% if not execute or not var('register_lake_tables') %}{{ return('') }}{% endif %}
+    {%- set schema = sqlrec.sql_identifier(var('lake_catalog')) ~ '.' ~ sqlrec.sql_identifier(var('lake_schema')) -%}
+    {%- set events_location = var('events_location')
         or sqlrec.lake_location(var('events_path'), 'events_path') -%}
-    {%- set catalog_location = var('catalog_location', none)
+    {%- set catalog_location = var('catalog_location')
         or sqlrec.lake_location(var('catalog_path'), 'catalog_path') -%}
 
-    {% do run_query('create schema if not exists ' ~ catalog ~ '.' ~ schema) %}
+    {% do run_query('create schema if not exists ' ~ schema) %}
     {#- Parquet columns are matched by name; an integer id read as varchar becomes its text. The
         partition column comes last, as the Hive connector requires. -#}
     {% set column_list = [] %}
-    {% for name, type in events_columns.items() %}
-        {% do column_list.append('"' ~ name ~ '" ' ~ type) %}
+    {% for name, type in var('lake_events_columns').items() %}
+        {% do column_list.append(sqlrec.sql_identifier(name) ~ ' ' ~ type) %}
     {% endfor %}
     {% do column_list.append('"event_date" varchar') %}
     {% do run_query(
-        'create table if not exists ' ~ catalog ~ '.' ~ schema ~ '.events ('
-        ~ column_list | join(', ') ~ ') with (format = \'PARQUET\', '
-        ~ 'partitioned_by = array[\'event_date\'], '
-        ~ 'external_location = \'' ~ events_location ~ '\')'
+        'create table if not exists ' ~ schema ~ '.events ('
+        ~ column_list | join(', ') ~ ") with (format = 'PARQUET', "
+        ~ "partitioned_by = array['event_date'], "
+        ~ 'external_location = ' ~ sqlrec.sql_string(events_location) ~ ')'
     ) %}
-    {% do sqlrec.check_lake_table_location(catalog ~ '.' ~ schema ~ '.events', events_location) %}
+    {% do sqlrec.check_lake_table_location(schema ~ '.events', events_location) %}
     {#- FULL: partitions whose folder appeared are added, those whose folder went are dropped. -#}
     {% do run_query(
-        'call ' ~ catalog ~ '.system.sync_partition_metadata(schema_name => \'' ~ schema
-        ~ '\', table_name => \'events\', mode => \'FULL\')'
+        'call ' ~ sqlrec.sql_identifier(var('lake_catalog')) ~ '.system.sync_partition_metadata('
+        ~ 'schema_name => ' ~ sqlrec.sql_string(var('lake_schema'))
+        ~ ", table_name => 'events', mode => 'FULL')"
     ) %}
     {#- The catalogue is optional. A missing folder is created empty by Trino, so the table then
         exists but has no rows, which gives what DuckDB gives without a catalogue file: an empty
         stg_lake__items, every item available. var lake_has_catalog: false skips the table. -#}
-    {% if var('lake_has_catalog', true) %}
+    {% if var('lake_has_catalog') %}
         {% set column_list = [] %}
-        {% for name, type in catalog_columns.items() %}
-            {% do column_list.append('"' ~ name ~ '" ' ~ type) %}
+        {% for name, type in var('lake_catalog_columns').items() %}
+            {% do column_list.append(sqlrec.sql_identifier(name) ~ ' ' ~ type) %}
         {% endfor %}
         {% do run_query(
-            'create table if not exists ' ~ catalog ~ '.' ~ schema ~ '.items ('
-            ~ column_list | join(', ') ~ ') with (format = \'PARQUET\', '
-            ~ 'external_location = \'' ~ catalog_location ~ '\')'
+            'create table if not exists ' ~ schema ~ '.items ('
+            ~ column_list | join(', ') ~ ") with (format = 'PARQUET', "
+            ~ 'external_location = ' ~ sqlrec.sql_string(catalog_location) ~ ')'
         ) %}
-        {% do sqlrec.check_lake_table_location(catalog ~ '.' ~ schema ~ '.items', catalog_location) %}
+        {% do sqlrec.check_lake_table_location(schema ~ '.items', catalog_location) %}
     {% endif %}
     {{ return('') }}
 {%- endmacro %}
@@ -72,8 +66,8 @@
     {#- A table that already exists over another folder is never silently read instead of the
         lake the vars name (nor dropped: it may be a cluster's own): stop and say so. -#}
     {%- set ddl = run_query('show create table ' ~ table).columns[0].values()[0] -%}
-    {%- set found = modules.re.search("external_location = '([^']*)'", ddl) -%}
-    {%- set existing = found.group(1) if found else '(a managed table)' -%}
+    {%- set found = modules.re.search("external_location = '((?:[^']|'')*)'", ddl) -%}
+    {%- set existing = found.group(1) | replace("''", "'") if found else '(a managed table)' -%}
     {%- if existing.rstrip('/') != location.rstrip('/') -%}
         {{ exceptions.raise_compiler_error(
             "The lake table " ~ table ~ " exists over " ~ existing ~ ", not over " ~ location

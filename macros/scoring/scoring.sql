@@ -1,4 +1,4 @@
-{#- The maths of DESIGN.md as reusable expressions, so each formula is written once. -#}
+{#- The maths (docs/design.md) as reusable expressions, so each formula is written once. -#}
 
 {% macro decay_factor(event_at, as_of_at) -%}
     {#- 0.5 ^ (age / half_life); half_life_days = 0 turns decay off. -#}
@@ -20,7 +20,7 @@
 {% macro as_of_timestamp(valid_events_relation) -%}
     {#- The scoring instant: var as_of, or the latest valid event. -#}
     {%- if var('as_of') -%}
-        cast('{{ var("as_of") }}' as timestamp)
+        cast({{ sqlrec.sql_string(var('as_of')) }} as timestamp)
     {%- else -%}
         (select max(event_at) from {{ valid_events_relation }})
     {%- endif -%}

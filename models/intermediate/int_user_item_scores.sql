@@ -1,12 +1,11 @@
-{#- w(u,i) of DESIGN.md: weighted, time-decayed, log-damped interaction strength of a user with an
-    item, for every pair with at least one valid event up to as_of. -#}
+{#- w(u,i) (docs/design.md, "The maths"): the weighted, time-decayed, log-damped interaction
+    strength of a user with an item, for every pair with at least one valid event up to as_of. -#}
 
 with
 
 valid_events as (
 
-    select * from {{ ref('stg_lake__events') }}
-    where reject_reason is null
+    select * from {{ ref('int_valid_events') }}
 
 ),
 
@@ -16,13 +15,11 @@ event_weights as (
 
 ),
 
-{# The latest valid event is read from the table itself, not from valid_events: DuckDB would
+{# The latest valid event is read from the view itself, not from valid_events: DuckDB would
    materialise a CTE used twice, a copy of every event. #}
 scoring_instant as (
 
-    select {{ sqlrec.as_of_timestamp(
-        '(select event_at from ' ~ ref('stg_lake__events') ~ ' where reject_reason is null) as valid_event_times'
-    ) }} as as_of_at
+    select {{ sqlrec.as_of_timestamp(ref('int_valid_events')) }} as as_of_at
 
 ),
 

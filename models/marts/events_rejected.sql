@@ -1,10 +1,17 @@
-{#- Raw events that could not be used, each with the reason: nothing read from the lake is lost. -#}
+{#- Raw events that could not be used, each with the reason and the file it came from: nothing read
+    from the lake is lost. -#}
 
 with
 
 staged_events as (
 
     select * from {{ ref('stg_lake__events') }}
+
+),
+
+repeats as (
+
+    select * from {{ ref('int_event_id_repeats') }}
 
 )
 
@@ -15,6 +22,21 @@ select
     event_type,
     coalesce(event_time_raw, cast(event_at as {{ dbt.type_string() }})) as event_time,
     event_date,
-    reject_reason as reason
+    reject_reason as reason,
+    source_file
 from staged_events
 where reject_reason is not null
+
+union all
+
+select
+    event_id,
+    user_id,
+    item_id,
+    event_type,
+    cast(event_at as {{ dbt.type_string() }}) as event_time,
+    event_date,
+    'duplicate_event_id' as reason,
+    source_file
+from repeats
+where occurrence > 1

@@ -1,7 +1,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
+        incremental_strategy='delete+insert',
+        unique_key='source_file',
         on_schema_change='fail',
     )
 }}
@@ -15,26 +16,40 @@
     ) }}
 {%- endif -%}
 
-{%- set raw_columns = sqlrec.relation_column_names(source('lake', 'events')) -%}
-{%- set has_event_id = 'event_id' in raw_columns -%}
+{%- set raw_columns = sqlrec.relation_columns(source('lake', 'events')) -%}
 
-{# Partitions are processed once: a run reads only days after the newest one already staged.
-    The watermark is inlined as a literal so that the engine can prune partitions by name. #}
-{%- set watermark = none -%}
-{%- if is_incremental() and execute -%}
-    {%- set watermark = run_query("select cast(max(event_date) as varchar) from " ~ this).columns[0].values()[0] -%}
+{#- A routine run reads only the files not staged yet and those that changed since they were
+    staged; delete+insert by source_file replaces a changed file's old rows. The file names are
+    inlined as literals so that the engine reads only those files. -#}
+{%- set files_to_read = none -%}
+{%- if is_incremental() -%}
+    {%- set changes = sqlrec.lake_file_changes(this) -%}
+    {%- set files_to_read = changes.new + changes.changed -%}
 {%- endif -%}
 
-{%- set future_limit = run_started_at + modules.datetime.timedelta(hours=var('future_tolerance_hours') | int) -%}
+{%- set future_limit = run_started_at + modules.datetime.timedelta(hours=var('future_tolerance_hours') | float) -%}
 
 with
 
 source as (
 
-    select * from {{ source('lake', 'events') }}
-    {% if watermark %}
-    where cast(event_date as date) > cast('{{ watermark }}' as date)
-    {% endif %}
+    select *, {{ sqlrec.lake_file_column() }} as source_file
+    from {{ source('lake', 'events') }}
+    {% if files_to_read is not none -%}
+    where {% if files_to_read -%}
+        {{ sqlrec.lake_file_column() }} in (
+            {%- for file in files_to_read %}{{ sqlrec.sql_string(file) }}{% if not loop.last %}, {% endif %}{% endfor -%}
+        )
+        {%- else -%}
+        1 = 0
+        {%- endif %}
+    {%- endif %}
+
+),
+
+lake_files as (
+
+    {{ sqlrec.lake_event_files() }}
 
 ),
 
@@ -48,23 +63,31 @@ renamed as (
 
     select
         ---------- ids
-        {% if has_event_id -%}
-        nullif({{ sqlrec.trim_spaces('cast(event_id as ' ~ dbt.type_string() ~ ')') }}, '') as event_id,
+        {% if 'event_id' in raw_columns -%}
+        {{ sqlrec.clean_id('source.event_id') }} as event_id,
         {%- else -%}
         cast(null as {{ dbt.type_string() }}) as event_id,
         {%- endif %}
-        nullif({{ sqlrec.trim_spaces('cast(user_id as ' ~ dbt.type_string() ~ ')') }}, '') as user_id,
-        nullif({{ sqlrec.trim_spaces('cast(item_id as ' ~ dbt.type_string() ~ ')') }}, '') as item_id,
+        {{ sqlrec.clean_id('source.user_id') }} as user_id,
+        {{ sqlrec.clean_id('source.item_id') }} as item_id,
 
         ---------- categories
-        lower({{ sqlrec.trim_spaces('cast(event_type as ' ~ dbt.type_string() ~ ')') }}) as event_type,
+        lower({{ sqlrec.trim_whitespace('cast(source.event_type as ' ~ dbt.type_string() ~ ')') }}) as event_type,
 
         ---------- timestamps
-        {{ sqlrec.try_cast_timestamp('event_time') }} as event_at,
-        event_time as event_time_source,
-        cast(event_date as date) as event_date
+        {{ sqlrec.event_timestamp('source.event_time', raw_columns.get('event_time')) }} as event_at,
+        source.event_time as event_time_source,
+        cast(source.event_date as date) as event_date,
+
+        ---------- lineage
+        source.source_file,
+        lake_files.file_size,
+        lake_files.file_modified_at
 
     from source
+    {# A left join: a row is never lost, even if its file vanished between the listing and the read. #}
+    left join lake_files
+        on source.source_file = lake_files.source_file
 
 ),
 
@@ -78,79 +101,28 @@ checked as (
             when event_weights.event_type is null then 'unknown_event_type'
             when renamed.event_time_source is null then 'missing_event_time'
             when renamed.event_at is null then 'unparsable_event_time'
-            when renamed.event_at > cast('{{ future_limit.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp)
+            when renamed.event_at > cast({{ sqlrec.sql_string(future_limit.strftime("%Y-%m-%d %H:%M:%S")) }} as timestamp)
                 then 'future_event_time'
-        end as invalid_reason
+        end as reject_reason
     from renamed
     left join event_weights
         on renamed.event_type = event_weights.event_type
 
-),
-
-{# A repeated event_id is kept once: its earliest occurrence, in this batch or an earlier one.
-   Repeats are rare, so only the rows of repeated ids are ranked. Finding them groups every
-   event_id, and grouping (then joining) on a hash of the id is cheaper than on the long string.
-   A hash collision can only flag a few unrepeated ids as candidates: the ranking below goes by
-   the exact event_id, so such an id still ranks first and is kept. #}
-repeated_event_ids as (
-
-    select {{ sqlrec.string_hash('event_id') }} as event_id_hash
-    from checked
-    where invalid_reason is null and event_id is not null
-    group by {{ sqlrec.string_hash('event_id') }}
-    having count(*) > 1
-
-),
-
-{# The rows of repeated ids are picked straight from checked, the others by an anti-join: no
-   flagged copy of every row in between (DuckDB materialises a CTE that is used twice). #}
-ordered as (
-
-    select checked.*, 1 as event_id_occurrence
-    from checked
-    left join repeated_event_ids
-        on {{ sqlrec.string_hash('checked.event_id') }} = repeated_event_ids.event_id_hash
-        and checked.event_id is not null
-        and checked.invalid_reason is null
-    where repeated_event_ids.event_id_hash is null
-
-    union all
-
-    select
-        checked.*,
-        row_number() over (
-            partition by checked.event_id
-            order by checked.event_date, checked.event_at, checked.user_id, checked.item_id,
-                checked.event_type
-        ) as event_id_occurrence
-    from checked
-    inner join repeated_event_ids
-        on {{ sqlrec.string_hash('checked.event_id') }} = repeated_event_ids.event_id_hash
-        and checked.event_id is not null
-        and checked.invalid_reason is null
-
 )
 
 select
-    ordered.event_id,
-    ordered.user_id,
-    ordered.item_id,
-    ordered.event_type,
-    ordered.event_at,
-    ordered.event_date,
-    case
-        when ordered.invalid_reason is not null then ordered.invalid_reason
-        when ordered.event_id_occurrence > 1 then 'duplicate_event_id'
-        {% if watermark -%}
-        when ordered.event_id in (
-            select staged.event_id from {{ this }} as staged
-            where staged.reject_reason is null and staged.event_id is not null
-        ) then 'duplicate_event_id'
-        {%- endif %}
-    end as reject_reason,
+    event_id,
+    user_id,
+    item_id,
+    event_type,
+    event_at,
+    event_date,
+    reject_reason,
     {# The raw text is kept only where it explains a rejection. #}
     case
-        when ordered.invalid_reason is not null
-            then cast(ordered.event_time_source as {{ dbt.type_string() }})
-    end as event_time_raw
-from ordered
+        when reject_reason is not null then cast(event_time_source as {{ dbt.type_string() }})
+    end as event_time_raw,
+    source_file,
+    file_size,
+    file_modified_at
+from checked

@@ -1,5 +1,7 @@
 {#- The catalogue is optional: with no file, this model is empty and every item counts as available. -#}
 {%- set has_catalog = sqlrec.lake_files_exist(var('catalog_path')) -%}
+{#- Only item_id is required; a catalogue without one of the other columns gives nulls there. -#}
+{%- set raw_columns = sqlrec.relation_columns(source('lake', 'items')) if has_catalog else {} -%}
 
 with
 
@@ -14,15 +16,21 @@ renamed as (
 
     select
         ---------- ids
-        nullif({{ sqlrec.trim_spaces('cast(item_id as ' ~ dbt.type_string() ~ ')') }}, '') as item_id,
+        {{ sqlrec.clean_id('item_id') }} as item_id,
 
         ---------- categories
-        lower({{ sqlrec.trim_spaces('cast(category as ' ~ dbt.type_string() ~ ')') }}) as category,
-        {{ sqlrec.trim_spaces('cast(brand as ' ~ dbt.type_string() ~ ')') }} as brand,
+        {% if 'category' in raw_columns -%}
+        lower({{ sqlrec.trim_whitespace('cast(category as ' ~ dbt.type_string() ~ ')') }})
+        {%- else %}cast(null as {{ dbt.type_string() }}){% endif %} as category,
+        {% if 'brand' in raw_columns -%}
+        {{ sqlrec.trim_whitespace('cast(brand as ' ~ dbt.type_string() ~ ')') }}
+        {%- else %}cast(null as {{ dbt.type_string() }}){% endif %} as brand,
 
         ---------- flags and amounts
-        coalesce(cast(is_available as boolean), true) as is_available,
-        cast(price as double) as price
+        {% if 'is_available' in raw_columns -%}
+        coalesce(cast(is_available as boolean), true)
+        {%- else %}true{% endif %} as is_available,
+        {% if 'price' in raw_columns %}cast(price as double){% else %}cast(null as double){% endif %} as price
 
     from source
 

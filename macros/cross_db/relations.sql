@@ -1,0 +1,108 @@
+{#- Relations and aggregates whose spelling differs between engines. -#}
+
+{% macro top_n_per_group(relation, partition_by, order_by, n, rank_column='rank') -%}
+    {{ return(adapter.dispatch('top_n_per_group', 'sqlrec')(relation, partition_by, order_by, n, rank_column)) }}
+{%- endmacro %}
+
+{# ANSI: rank in a subquery, filter outside. n = 0 keeps every row. #}
+{% macro default__top_n_per_group(relation, partition_by, order_by, n, rank_column) -%}
+    select * from (
+        select
+            *,
+            row_number() over (partition by {{ partition_by }} order by {{ order_by }}) as {{ rank_column }}
+        from {{ relation }}
+    ) as ranked
+    {% if n | int > 0 %}where {{ rank_column }} <= {{ n }}{% endif %}
+{%- endmacro %}
+
+{# DuckDB filters windows in place with QUALIFY, which saves it one projection of the rows. #}
+{% macro duckdb__top_n_per_group(relation, partition_by, order_by, n, rank_column) -%}
+    select
+        *,
+        row_number() over (partition by {{ partition_by }} order by {{ order_by }}) as {{ rank_column }}
+    from {{ relation }}
+    {% if n | int > 0 %}qualify {{ rank_column }} <= {{ n }}{% endif %}
+{%- endmacro %}
+
+
+{#- The columns of a relation as a mapping of lower-cased name to lower-cased type. -#}
+{% macro relation_columns(relation) -%}
+    {{ return(adapter.dispatch('relation_columns', 'sqlrec')(relation)) }}
+{%- endmacro %}
+
+{% macro default__relation_columns(relation) -%}
+    {% if not execute %}{{ return({}) }}{% endif %}
+    {% set columns = {} %}
+    {% for column in adapter.get_columns_in_relation(relation) %}
+        {% do columns.update({column.name | lower: column.data_type | lower}) %}
+    {% endfor %}
+    {{ return(columns) }}
+{%- endmacro %}
+
+{# A DuckDB lake source is a read_parquet(...) call, not a catalog relation: describe a query. #}
+{% macro duckdb__relation_columns(relation) -%}
+    {% if not execute %}{{ return({}) }}{% endif %}
+    {% set result = run_query("describe select * from " ~ relation) %}
+    {% set columns = {} %}
+    {% for row in result.rows %}
+        {% do columns.update({row[0] | lower: row[1] | lower}) %}
+    {% endfor %}
+    {{ return(columns) }}
+{%- endmacro %}
+
+
+{% macro integer_divide(dividend, divisor) -%}
+    {{ return(adapter.dispatch('integer_divide', 'sqlrec')(dividend, divisor)) }}
+{%- endmacro %}
+
+{# Trino divides integers as integers; DuckDB's / always returns a double and has // instead. #}
+{% macro default__integer_divide(dividend, divisor) -%}
+    ({{ dividend }} / {{ divisor }})
+{%- endmacro %}
+
+{% macro duckdb__integer_divide(dividend, divisor) -%}
+    ({{ dividend }} // {{ divisor }})
+{%- endmacro %}
+
+
+{% macro nth_largest(expression, n) -%}
+    {{ return(adapter.dispatch('nth_largest', 'sqlrec')(expression, n)) }}
+{%- endmacro %}
+
+{# max(x, n), the n largest values of the group as a list, keeps a heap of n per group: far
+   cheaper than ranking every row. The smallest of them is the n-th largest, duplicates
+   counted; fewer than n values give null. Trino/Presto spelling by default. #}
+{% macro default__nth_largest(expression, n) -%}
+    case when count({{ expression }}) >= {{ n }} then array_min(max({{ expression }}, {{ n }})) end
+{%- endmacro %}
+
+{% macro duckdb__nth_largest(expression, n) -%}
+    case when count({{ expression }}) >= {{ n }} then list_min(max({{ expression }}, {{ n }})) end
+{%- endmacro %}
+
+
+{#- A SQL expression that stops the query with `message` (a SQL string expression) as its error. -#}
+{% macro raise_error(message) -%}
+    {{ return(adapter.dispatch('raise_error', 'sqlrec')(message)) }}
+{%- endmacro %}
+
+{% macro default__raise_error(message) -%}
+    fail({{ message }})
+{%- endmacro %}
+
+{% macro duckdb__raise_error(message) -%}
+    error({{ message }})
+{%- endmacro %}
+
+{#- Text of the rows of a group joined with `separator`, in `order_by` order. -#}
+{% macro string_agg(expression, separator, order_by) -%}
+    {{ return(adapter.dispatch('string_agg', 'sqlrec')(expression, separator, order_by)) }}
+{%- endmacro %}
+
+{% macro default__string_agg(expression, separator, order_by) -%}
+    listagg({{ expression }}, {{ separator }}) within group (order by {{ order_by }})
+{%- endmacro %}
+
+{% macro duckdb__string_agg(expression, separator, order_by) -%}
+    string_agg({{ expression }}, {{ separator }} order by {{ order_by }})
+{%- endmacro %}

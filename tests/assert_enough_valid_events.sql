@@ -1,0 +1,38 @@
+{#- The build's quality gate: when no event is valid, or more than var max_rejected_share of the
+    events read are rejected, the build stops here — before any score is computed (everything
+    after int_valid_events is skipped) — with the counts by reason in the error. events_rejected
+    is still built, for the rows themselves. -#}
+
+with
+
+counts as (
+
+    select * from {{ ref('int_event_counts') }}
+
+),
+
+totals as (
+
+    select
+        sum(events) as all_events,
+        sum(case when outcome = 'valid' then events else 0 end) as valid_events,
+        {{ sqlrec.string_agg(
+            "case when outcome <> 'valid' and events > 0 then outcome || ' ' || cast(events as "
+                ~ dbt.type_string() ~ ") end",
+            "', '", 'events desc, outcome'
+        ) }} as rejected_by_reason
+    from counts
+
+)
+
+select
+    {{ sqlrec.raise_error(
+        "'sqlrec: ' || cast(valid_events as " ~ dbt.type_string() ~ ") || ' of ' || cast(all_events as "
+        ~ dbt.type_string() ~ ") || ' events are valid; rejected by reason: ' || coalesce(rejected_by_reason, 'none')"
+        ~ " || '. A build stops when no event is valid or more than " ~ var('max_rejected_share')
+        ~ " of them are rejected (var max_rejected_share). Fix the lake (events_rejected has the rows and"
+        ~ " their reason) or raise the var.'"
+    ) }} as failure
+from totals
+where valid_events = 0
+    or all_events - valid_events > {{ var('max_rejected_share') | float }} * all_events
