@@ -1,6 +1,6 @@
-{#- "Viewed together" for one item, with category and brand on both sides.
-    dbt compile --select related_items --vars '{item_id: "i_42"}'  then run target/compiled/...
-    (or paste into any SQL client after replacing the item id). -#}
+{#- "Viewed together" for one item, with category and brand on both sides:
+    dbt show --select related_items --vars '{item_id: "i_42"}'
+    (dbt compile writes the SQL to target/compiled/ for any SQL client). -#}
 
 with
 
@@ -32,5 +32,5 @@ inner join items as source_items
     on item_similarity.item_id = source_items.item_id
 left join items as similar_items
     on item_similarity.similar_item_id = similar_items.item_id
-where item_similarity.item_id = '{{ var("item_id", "i_1") }}'
+where item_similarity.item_id = {{ sqlrec.sql_string(var('item_id')) }}
 order by item_similarity.rank

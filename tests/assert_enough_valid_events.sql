@@ -25,14 +25,19 @@ totals as (
 
 )
 
-select
-    {{ sqlrec.raise_error(
-        "'sqlrec: ' || cast(valid_events as " ~ dbt.type_string() ~ ") || ' of ' || cast(all_events as "
-        ~ dbt.type_string() ~ ") || ' events are valid; rejected by reason: ' || coalesce(rejected_by_reason, 'none')"
-        ~ " || '. A build stops when no event is valid or more than " ~ var('max_rejected_share')
-        ~ " of them are rejected (var max_rejected_share). Fix the lake (events_rejected has the rows and"
-        ~ " their reason) or raise the var.'"
-    ) }} as failure
+{# The error is raised in the filter: dbt only counts a test's rows, so an error in a selected
+   column would never be evaluated. #}
+select all_events, valid_events, rejected_by_reason
 from totals
-where valid_events = 0
-    or all_events - valid_events > {{ var('max_rejected_share') | float }} * all_events
+where case
+    when valid_events = 0
+        or all_events - valid_events > {{ var('max_rejected_share') | float }} * all_events
+        then {{ sqlrec.raise_error(
+            "'sqlrec: ' || cast(valid_events as " ~ dbt.type_string() ~ ") || ' of ' || cast(all_events as "
+            ~ dbt.type_string() ~ ") || ' events are valid; rejected by reason: ' || coalesce(rejected_by_reason, 'none')"
+            ~ " || '. A build stops when no event is valid or more than " ~ var('max_rejected_share')
+            ~ " of them are rejected (var max_rejected_share). Fix the lake (events_rejected has the rows and"
+            ~ " their reason) or raise the var.'"
+        ) }} is null
+    else false
+end

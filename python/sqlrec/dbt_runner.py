@@ -45,8 +45,18 @@ def run_dbt(
         text=True,
     )
     if completed.returncode != 0:
-        detail = ""
-        if quiet:
-            detail = "\n" + "\n".join((completed.stdout or "").splitlines()[-25:])
+        detail = "\n" + failure_summary(completed.stdout or "") if quiet else ""
         raise UserError(f"`dbt {' '.join(command)}` failed (exit {completed.returncode}){detail}")
     return completed
+
+
+def failure_summary(output: str, lines: int = 40) -> str:
+    """What a failed dbt run says went wrong: its closing summary of errors (or its last lines),
+    without colour codes."""
+    import re
+
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", output).splitlines()
+    starts = [number for number, line in enumerate(plain)
+              if "Completed with" in line or "Encountered an error" in line]
+    shown = plain[starts[-1]:] if starts else plain[-lines:]
+    return "\n".join(shown[:lines])
