@@ -12,7 +12,8 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
         description="Serve 'viewed together' and 'for you' from an in-memory snapshot of the "
         "active target's tables, reloading it when a newer build appears. Settings come from "
         "SQLREC_* environment variables (SQLREC_HOST, SQLREC_PORT, SQLREC_ADMIN_TOKEN, "
-        "SQLREC_RELOAD_INTERVAL_S, SQLREC_LOG_LEVEL, SQLREC_ACCESS_LOG); options override them. "
+        "SQLREC_RELOAD_INTERVAL_S, SQLREC_LOG_LEVEL, SQLREC_ACCESS_LOG, "
+        "SQLREC_GRACEFUL_SHUTDOWN_S); options override them. "
         "API docs at /docs.",
     )
     serve.add_argument("--host", help="interface to bind (default 127.0.0.1)")
@@ -45,5 +46,6 @@ def _serve_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s:  %(message)s")
     print(f"sqlrec serve: http://{settings.host}:{settings.port}/docs")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level=settings.log_level, access_log=settings.access_log)
+                log_level=settings.log_level, access_log=settings.access_log,
+                timeout_graceful_shutdown=settings.graceful_shutdown_s)
     return 0

@@ -22,6 +22,9 @@ class ServiceSettings(BaseSettings):
         5.0, ge=0, description="how often to look for a newer build; 0 turns polling off")
     log_level: str = Field("info", pattern="^(critical|error|warning|info|debug|trace)$")
     access_log: bool = Field(False, description="log every request (costs throughput)")
+    graceful_shutdown_s: int = Field(
+        20, ge=1, description="on SIGTERM, how long in-flight requests may take to finish "
+        "before they are cancelled (keep it under the pod's terminationGracePeriodSeconds)")
 
     @field_validator("admin_token", mode="before")
     @classmethod

@@ -1,4 +1,4 @@
-"""Operations: health of the snapshot, Prometheus metrics."""
+"""Operations: liveness of the process, health of the snapshot, Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -14,6 +14,16 @@ from sqlrec.service.schemas import Health, ReloadError, SnapshotStatus
 from sqlrec.service.snapshot import Snapshot
 
 router = APIRouter(tags=["operations"])
+
+
+@router.get(
+    "/livez",
+    summary="The process answers HTTP (whatever its snapshot): for a liveness probe",
+)
+async def livez() -> dict[str, str]:
+    # Never looks at the snapshot: a failed reload keeps the old one serving, and restarting
+    # the pod would only throw it away (readiness, /healthz, is what takes a pod out of service).
+    return {"status": "alive"}
 
 
 @router.get(
