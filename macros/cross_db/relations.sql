@@ -106,3 +106,15 @@
 {% macro duckdb__string_agg(expression, separator, order_by) -%}
     string_agg({{ expression }}, {{ separator }} order by {{ order_by }})
 {%- endmacro %}
+
+
+{#- The lower-cased column names of a source table, or an empty list when the table does not
+    exist (yet): tables the Python step writes appear only after its first run. -#}
+{% macro existing_source_columns(source_name, table_name) -%}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {%- set declared = source(source_name, table_name) -%}
+    {%- set relation = adapter.get_relation(
+        database=declared.database, schema=declared.schema, identifier=declared.identifier) -%}
+    {%- if relation is none -%}{{ return([]) }}{%- endif -%}
+    {{ return(adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list) }}
+{%- endmacro %}

@@ -68,14 +68,19 @@ top_pairs as (
 
 )
 
+{# The table stays complete for analysts; the availability column lets the service (and any
+   reader) leave sold-out neighbours out. #}
 select
     items.item_id,
     similar_items.item_id as similar_item_id,
     top_pairs.score,
     top_pairs.rank,
-    top_pairs.common_users
+    top_pairs.common_users,
+    coalesce(catalogue.is_available, true) as similar_item_is_available
 from top_pairs
 inner join item_keys as items
     on top_pairs.item_key = items.item_key
 inner join item_keys as similar_items
     on top_pairs.similar_item_key = similar_items.item_key
+left join {{ ref('int_items_enriched') }} as catalogue
+    on similar_items.item_id = catalogue.item_id
