@@ -10,6 +10,10 @@
         ('max_items_per_user', 'integer', 0, none),
         ('min_common_users', 'integer', 1, none),
         ('top_k', 'integer', 1, none),
+        ('similar_items_k', 'integer', 1, none),
+        ('rp3beta_alpha', 'number', 0, none),
+        ('rp3beta_beta', 'number', 0, none),
+        ('asymmetric_cosine_alpha', 'number', 0, 1),
         ('recent_items_per_user', 'integer', 1, none),
         ('popular_items_k', 'integer', 0, none),
         ('blend_als_weight', 'number', 0, none),
@@ -60,6 +64,11 @@
             {%- endfor -%}
         {%- endif -%}
     {%- endfor -%}
+
+    {%- if var('similarity') not in ('cosine', 'rp3beta', 'asymmetric_cosine') -%}
+        {%- do problems.append('similarity is ' ~ tojson(var('similarity'))
+            ~ '; it must be cosine, rp3beta or asymmetric_cosine') -%}
+    {%- endif -%}
 
     {%- set as_of = var('as_of') -%}
     {%- if as_of is not none and not sqlrec.parses_as_timestamp(as_of) -%}

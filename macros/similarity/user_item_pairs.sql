@@ -1,7 +1,7 @@
 {#- One row per user and pair of the user's kept items (item_key < similar_item_key) whose
     smaller item falls in a chunk's key range: the pair as one packed bigint
     (item_key * 2^32 + similar_item_key; one integer is the cheaper group key over hundreds of
-    millions of rows) and the product of the two unit-column entries.
+    millions of rows) and the product of the two entries' pair_weight.
 
     `bounds` names a relation with one row (lower_key, upper_key): the chunk is
     lower_key < item_key <= upper_key. -#}
@@ -13,7 +13,7 @@
 {% macro default__user_item_pairs(bounds) -%}
     select
         cast(item_a.item_key as bigint) * 4294967296 + item_b.item_key as pair_key,
-        item_a.unit_column_score * item_b.unit_column_score as product
+        item_a.pair_weight * item_b.pair_weight as product
     from {{ ref('int_user_item_vectors') }} as item_a
     inner join {{ ref('int_user_item_vectors') }} as item_b
         on item_a.user_key = item_b.user_key
@@ -31,8 +31,8 @@
     select
         cast(items[position].item_key as bigint) * 4294967296
             + unnest(items[position + 1:]).item_key as pair_key,
-        items[position].unit_column_score
-            * unnest(items[position + 1:]).unit_column_score as product
+        items[position].pair_weight
+            * unnest(items[position + 1:]).pair_weight as product
     from (
         select items, unnest(range(1, len(items) + 1)) as position
         from {{ ref('int_user_item_lists') }}

@@ -1,6 +1,6 @@
 {#- Every unordered item pair (item_key < similar_item_key) with at least min_common_users common
-    users: the sum over those users of the products of the two unit-column entries, which is the
-    cosine, and their number.
+    users: the sum over those users of the products of the two entries' pair_weight (for the
+    cosine, the cosine itself; see macros/similarity), and their number.
 
     Built in chunks of the smaller item's key (materialization chunked_table). Item a pairs only
     with items b > a, so low keys have more partners: bounds at 1 - sqrt(1 - chunk / chunks) of
@@ -47,7 +47,7 @@ pairs as (
 
     select
         pair_key,
-        sum(product) as score,
+        sum(product) as pair_weight_sum,
         count(*) as common_users
     from user_item_pairs
     group by pair_key
@@ -58,6 +58,6 @@ pairs as (
 select
     {{ sqlrec.integer_divide('pair_key', 4294967296) }} as item_key,
     pair_key % 4294967296 as similar_item_key,
-    score,
+    pair_weight_sum,
     common_users
 from pairs

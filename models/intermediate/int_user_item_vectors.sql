@@ -1,7 +1,9 @@
-{#- The rows of the user-item matrix that the cosine is computed on: each user's strongest
-    max_items_per_user items (the cap bounds the quadratic pair join), L2-normalised per user;
-    then each item's column scaled to unit length, so that a pair's cosine is a plain sum of
-    products. Dense integer keys let the pair join hash integers, not strings. -#}
+{#- The rows of the user-item matrix that item similarity is computed on: each user's strongest
+    max_items_per_user items (the cap bounds the quadratic pair join), L2-normalised per user,
+    and each entry's pair_weight, the factor whose products int_item_pairs sums over a pair's
+    common users (macro pair_weight: the unit-column entry for the cosine, a user and item
+    degree term for rp3beta and asymmetric_cosine). Dense integer keys let the pair
+    aggregation hash integers, not strings. -#}
 
 {%- set max_items_per_user = var('max_items_per_user') | int -%}
 
@@ -24,7 +26,12 @@ user_totals as (
 {# Nearly every user is within the cap: only the few above it need their items ranked. #}
 users_within_cap as (
 
-    select user_totals.user_key, scores.item_id, scores.score, user_totals.sum_of_squares
+    select
+        user_totals.user_key,
+        scores.item_id,
+        scores.score,
+        user_totals.sum_of_squares,
+        user_totals.item_count as kept_items
     from {{ ref('int_user_item_scores') }} as scores
     inner join user_totals
         on scores.user_id = user_totals.user_id
@@ -57,14 +64,15 @@ strongest_items as (
 
 kept as (
 
-    select user_key, item_id, score, sum_of_squares from users_within_cap
+    select user_key, item_id, score, sum_of_squares, kept_items from users_within_cap
     {% if max_items_per_user > 0 -%}
     union all
     select
         user_key,
         item_id,
         score,
-        sum(score * score) over (partition by user_key) as sum_of_squares
+        sum(score * score) over (partition by user_key) as sum_of_squares,
+        {{ max_items_per_user }} as kept_items
     from strongest_items
     {%- endif %}
 
@@ -72,7 +80,7 @@ kept as (
 
 user_normalised as (
 
-    select user_key, item_id, score / sqrt(sum_of_squares) as normalized_score
+    select user_key, item_id, score / sqrt(sum_of_squares) as normalized_score, kept_items
     from kept
 
 ),
@@ -83,7 +91,8 @@ item_columns as (
     select
         item_id,
         row_number() over (order by item_id) as item_key,
-        sqrt(sum(normalized_score * normalized_score)) as column_norm
+        sqrt(sum(normalized_score * normalized_score)) as column_norm,
+        count(*) as user_count
     from user_normalised
     group by item_id
 
@@ -95,7 +104,11 @@ select
     item_columns.item_key,
     user_normalised.item_id,
     user_normalised.normalized_score,
-    user_normalised.normalized_score / item_columns.column_norm as unit_column_score
+    {{ sqlrec.pair_weight(
+        unit_column_score='user_normalised.normalized_score / item_columns.column_norm',
+        user_items='user_normalised.kept_items',
+        item_users='item_columns.user_count',
+    ) }} as pair_weight
 from user_normalised
 inner join item_columns
     on user_normalised.item_id = item_columns.item_id

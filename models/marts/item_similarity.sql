@@ -1,10 +1,35 @@
-{#- "Viewed together": each item's top_k most similar items. The pairs come once each
-    (a < b) from int_item_pairs and are mirrored only here, before the top-k cut, which halves
-    the pair join and its aggregation, where nearly all of the time goes. int_item_pairs is
-    read where needed, not through a CTE: DuckDB would materialise a CTE used more than once,
-    a copy of every pair. -#}
+{#- "Viewed together": each item's similar_items_k most similar items under the similarity model of
+    var similarity (macros/similarity). The pairs come once each (a < b) from int_item_pairs and
+    are mirrored only here, each direction scored, before the top-k cut: that halves the pair
+    aggregation, where nearly all of the time goes. int_item_pairs is read where needed, not
+    through a CTE: DuckDB would materialise a CTE used more than once, a copy of every pair. -#}
 
-{%- set top_k = var('top_k') | int -%}
+{%- set top_k = var('similar_items_k') | int -%}
+{%- set exponent = sqlrec.similarity_directional_exponent() -%}
+{%- set directions = [('item_key', 'similar_item_key'), ('similar_item_key', 'item_key')] -%}
+
+{#- One direction of the pairs (source -> target) with its score: the pair's symmetric sum, times
+    (d_target / d_source) ^ exponent for a directional model (macros/similarity). -#}
+{%- set directed_pairs -%}
+    select
+        item_pairs.__SOURCE__ as item_key,
+        item_pairs.__TARGET__ as similar_item_key,
+        {% if exponent == 0 -%}
+        item_pairs.pair_weight_sum as score,
+        {%- else -%}
+        item_pairs.pair_weight_sum * power(
+            cast(target_items.user_count as double) / source_items.user_count, {{ exponent }}
+        ) as score,
+        {%- endif %}
+        item_pairs.common_users
+    from {{ ref('int_item_pairs') }} as item_pairs
+    {% if exponent != 0 -%}
+    inner join item_keys as source_items
+        on item_pairs.__SOURCE__ = source_items.item_key
+    inner join item_keys as target_items
+        on item_pairs.__TARGET__ = target_items.item_key
+    {%- endif %}
+{%- endset -%}
 
 with
 
@@ -12,7 +37,7 @@ with
    over both columns of every row. #}
 item_keys as (
 
-    select item_key, min(item_id) as item_id
+    select item_key, min(item_id) as item_id, count(*) as user_count
     from {{ ref('int_user_item_vectors') }}
     group by item_key
 
@@ -27,9 +52,12 @@ score_floors as (
 
     select item_key, {{ sqlrec.nth_largest('score', top_k) }} as score_floor
     from (
-        select item_key, score from {{ ref('int_item_pairs') }}
-        union all
-        select similar_item_key, score from {{ ref('int_item_pairs') }}
+        {% for source, target in directions -%}
+        {% if not loop.first %}union all{% endif %}
+        select item_key, score from (
+            {{ directed_pairs | replace('__SOURCE__', source) | replace('__TARGET__', target) }}
+        ) as direction_{{ loop.index }}
+        {% endfor %}
     ) as both_directions
     group by item_key
 
@@ -40,22 +68,19 @@ score_floors as (
    the mirror never holds all the pairs twice. An item with fewer than k pairs has no floor and
    keeps them all. #}
 candidate_pairs as (
-{% for item_key, similar_item_key in [('item_key', 'similar_item_key'),
-                                      ('similar_item_key', 'item_key')] %}
+{% for source, target in directions %}
     {%- if not loop.first %}
     union all
     {% endif %}
-    select
-        item_pairs.{{ item_key }} as item_key,
-        item_pairs.{{ similar_item_key }} as similar_item_key,
-        item_pairs.score,
-        item_pairs.common_users
-    from {{ ref('int_item_pairs') }} as item_pairs
+    select directed.*
+    from (
+        {{ directed_pairs | replace('__SOURCE__', source) | replace('__TARGET__', target) }}
+    ) as directed
     {% if top_k > 0 -%}
     left join score_floors
-        on item_pairs.{{ item_key }} = score_floors.item_key
+        on directed.item_key = score_floors.item_key
     where score_floors.score_floor is null
-        or item_pairs.score >= score_floors.score_floor
+        or directed.score >= score_floors.score_floor
     {%- endif %}
 {% endfor %}
 ),

@@ -1,7 +1,12 @@
-{#- sim(a,b) = sim(b,a) before the top-k cut, and the mart holds exactly those scores.
-    The mart generates each unordered pair once; this test instead aggregates every ordered pair
-    independently, for a sample of items (every 97th key, to keep the test cheap on big data),
-    and checks both directions and the mart's rows against that recomputation. -#}
+{#- item_similarity holds exactly the scores that every ordered pair gives when computed on its
+    own, and sim(a,b) = sim(b,a) before the top-k cut wherever the model is symmetric (cosine,
+    rp3beta with alpha = beta, asymmetric_cosine with alpha 1/2). The mart generates each
+    unordered pair once and mirrors it; this test instead aggregates every ordered pair
+    independently by a self-join, for a sample of items (every 97th key, to keep it cheap on
+    big data), and checks both directions and the mart's rows against that recomputation. -#}
+
+{%- set exponent = sqlrec.similarity_directional_exponent() -%}
+
 with
 
 vectors as (
@@ -10,9 +15,9 @@ vectors as (
 
 ),
 
-item_norms as (
+item_users as (
 
-    select item_key, sqrt(sum(normalized_score * normalized_score)) as column_norm
+    select item_key, count(*) as user_count
     from vectors
     group by item_key
 
@@ -31,21 +36,23 @@ ordered_pairs as (
         item_b.item_key as other_item_key,
         item_a.item_id,
         item_b.item_id as other_item_id,
-        sum(item_a.normalized_score * item_b.normalized_score)
-            / (max(norm_a.column_norm) * max(norm_b.column_norm)) as score
+        sum(item_a.pair_weight * item_b.pair_weight)
+            * power(cast(max(users_b.user_count) as double) / max(users_a.user_count), {{ exponent }})
+            as score
     from vectors as item_a
     inner join vectors as item_b
         on item_a.user_key = item_b.user_key
         and item_a.item_key <> item_b.item_key
-    inner join item_norms as norm_a
-        on item_a.item_key = norm_a.item_key
-    inner join item_norms as norm_b
-        on item_b.item_key = norm_b.item_key
+    inner join item_users as users_a
+        on item_a.item_key = users_a.item_key
+    inner join item_users as users_b
+        on item_b.item_key = users_b.item_key
     where item_a.item_key % 97 = 1 or item_b.item_key % 97 = 1
     group by item_a.item_key, item_b.item_key, item_a.item_id, item_b.item_id
 
 ),
 
+{% if exponent == 0 -%}
 asymmetric_pairs as (
 
     select forward.item_id, forward.other_item_id, forward.score, backward.score as reverse_score,
@@ -59,6 +66,7 @@ asymmetric_pairs as (
 
 ),
 
+{% endif -%}
 mart_differs as (
 
     select item_similarity.item_id, item_similarity.similar_item_id, item_similarity.score,
@@ -71,6 +79,8 @@ mart_differs as (
 
 )
 
+{% if exponent == 0 -%}
 select * from asymmetric_pairs
 union all
+{% endif -%}
 select * from mart_differs
