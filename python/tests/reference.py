@@ -1,4 +1,4 @@
-"""An independent numpy/scipy computation of DESIGN.md's item similarity, to check the SQL.
+"""An independent numpy/scipy computation of item similarity (docs/design.md), to check the SQL.
 
 Written from the definition, not from the models: sparse matrices instead of joins, a full
 ordered product X^T X instead of unordered pairs, and Python-side sorting for the top-k.
@@ -43,7 +43,12 @@ def user_item_scores(events: pd.DataFrame, *, half_life_days: float,
 
 
 def item_similarity(events: pd.DataFrame, *, half_life_days: float, max_items_per_user: int,
-                    min_common_users: int, top_k: int, as_of=None) -> pd.DataFrame:
+                    min_common_users: int, top_k: int, as_of=None, similarity: str = "cosine",
+                    alpha: float = 0.5, beta: float = 0.5) -> pd.DataFrame:
+    """Each item's top_k neighbours by the model: cosine of the user-normalised w, or on the
+    binary capped matrix B rp3beta (W = sum_u P(u|i)^alpha P(j|u)^alpha / pop(j)^beta with
+    P(u|i) = B/column sums, P(j|u) = B/row sums, pop = column sums) or the asymmetric cosine
+    (C(i,j) / (d_i^alpha d_j^(1-alpha)), C = B^T B, d = column sums)."""
     pairs = user_item_scores(events, half_life_days=half_life_days, as_of=as_of)
     if max_items_per_user > 0:
         pairs = pairs.sort_values(["user_id", "w", "item_id"], ascending=[True, False, True])
@@ -60,12 +65,24 @@ def item_similarity(events: pd.DataFrame, *, half_life_days: float, max_items_pe
     column_norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=0)).ravel())
     matrix = (matrix @ sp.diags(1.0 / column_norms)).tocsc()
 
-    cosine = (matrix.T @ matrix).tocoo()
     binary = matrix.copy()
     binary.data[:] = 1.0
     common = (binary.T @ binary).tocsr()
+    if similarity == "cosine":
+        scores = (matrix.T @ matrix).tocoo()
+    elif similarity == "rp3beta":
+        degree = np.asarray(binary.sum(axis=0)).ravel()
+        user_given_item = (binary @ sp.diags(1.0 / degree)).power(alpha)  # P(u|i)^alpha
+        item_given_user = (sp.diags(1.0 / np.asarray(binary.sum(axis=1)).ravel())
+                           @ binary).power(alpha)  # P(j|u)^alpha
+        scores = (user_given_item.T @ item_given_user @ sp.diags(degree ** -beta)).tocoo()
+    elif similarity == "asymmetric_cosine":
+        degree = np.asarray(binary.sum(axis=0)).ravel()
+        scores = (sp.diags(degree ** -alpha) @ common @ sp.diags(degree ** (alpha - 1))).tocoo()
+    else:
+        raise ValueError(similarity)
 
-    result = pd.DataFrame({"a": cosine.row, "b": cosine.col, "score": cosine.data})
+    result = pd.DataFrame({"a": scores.row, "b": scores.col, "score": scores.data})
     result = result[result["a"] != result["b"]]
     result["common_users"] = np.asarray(
         common[result["a"].to_numpy(), result["b"].to_numpy()]

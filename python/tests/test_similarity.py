@@ -14,17 +14,35 @@ from reference import assert_same_similarity, item_similarity, read_events
     [
         # the project defaults, with a small cap so that the cap really cuts; the pairs in the
         # default 16 statements
-        ({"half_life_days": 30, "max_items_per_user": 15, "min_common_users": 2, "top_k": 20}, 16),
+        ({"half_life_days": 30, "max_items_per_user": 15, "min_common_users": 2, "top_k": 20,
+          "similarity": "cosine"}, 16),
         # decay off, no cap, every pair, a short list; the pairs in one statement (on DuckDB a
         # different way to the per-user lists than with several)
-        ({"half_life_days": 0, "max_items_per_user": 0, "min_common_users": 1, "top_k": 5}, 1),
+        ({"half_life_days": 0, "max_items_per_user": 0, "min_common_users": 1, "top_k": 5,
+          "similarity": "cosine"}, 1),
+        # rp3beta, symmetric at alpha = beta (the default) and directional
+        ({"half_life_days": 30, "max_items_per_user": 15, "min_common_users": 2, "top_k": 20,
+          "similarity": "rp3beta", "alpha": 0.5, "beta": 0.5}, 16),
+        ({"half_life_days": 0, "max_items_per_user": 0, "min_common_users": 1, "top_k": 10,
+          "similarity": "rp3beta", "alpha": 0.7, "beta": 0.3}, 4),
+        # the asymmetric cosine, directional
+        ({"half_life_days": 30, "max_items_per_user": 15, "min_common_users": 2, "top_k": 20,
+          "similarity": "asymmetric_cosine", "alpha": 0.8}, 16),
     ],
-    ids=["defaults-capped", "no-decay-no-cap-one-statement"],
+    ids=["cosine-capped", "cosine-no-decay-no-cap-one-statement", "rp3beta-symmetric",
+         "rp3beta-directional", "asymmetric-cosine"],
 )
 def test_item_similarity_matches_numpy(small_lake, tmp_path, monkeypatch, knobs, pair_chunks):
     database = tmp_path / "sqlrec.duckdb"
-    build_into(database, small_lake, monkeypatch,
-               extra_vars={**knobs, "pair_chunks": pair_chunks})
+    dbt_vars = {"half_life_days": knobs["half_life_days"],
+                "max_items_per_user": knobs["max_items_per_user"],
+                "min_common_users": knobs["min_common_users"], "similar_items_k": knobs["top_k"],
+                "similarity": knobs["similarity"], "pair_chunks": pair_chunks}
+    if knobs["similarity"] == "rp3beta":
+        dbt_vars.update(rp3beta_alpha=knobs["alpha"], rp3beta_beta=knobs["beta"])
+    if knobs["similarity"] == "asymmetric_cosine":
+        dbt_vars.update(asymmetric_cosine_alpha=knobs["alpha"])
+    build_into(database, small_lake, monkeypatch, extra_vars=dbt_vars)
 
     actual = read_table(database, "item_similarity", "item_id, rank")
     expected = item_similarity(read_events(small_lake), **knobs)
@@ -45,7 +63,9 @@ def test_classic_formula_on_view_events(small_lake, tmp_path, monkeypatch):
 
     knobs = {"half_life_days": 0, "max_items_per_user": 0, "min_common_users": 1, "top_k": 20}
     database = tmp_path / "sqlrec.duckdb"
-    build_into(database, views_lake, monkeypatch, extra_vars=knobs)
+    build_into(database, views_lake, monkeypatch,
+               extra_vars={"half_life_days": 0, "max_items_per_user": 0, "min_common_users": 1,
+                           "similar_items_k": 20, "similarity": "cosine"})
     actual = read_table(database, "item_similarity", "item_id, rank")
 
     # the classic formula, spelled out: with unit weights and no decay, c(u,i) is the view count
