@@ -118,3 +118,19 @@
     {%- if relation is none -%}{{ return([]) }}{%- endif -%}
     {{ return(adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list) }}
 {%- endmacro %}
+
+
+{#- A select of the given columns of a source table, or an empty select of those columns (typed)
+    when the table does not exist yet: for tables the Python steps write. `columns` maps each
+    column to its SQL type. -#}
+{% macro optional_source(source_name, table_name, columns) -%}
+    {%- if sqlrec.existing_source_columns(source_name, table_name) -%}
+        select {{ columns.keys() | join(', ') }} from {{ source(source_name, table_name) }}
+    {%- else -%}
+        select
+            {% for name, type in columns.items() -%}
+            cast(null as {{ type }}) as {{ name }}{% if not loop.last %},{% endif %}
+            {% endfor -%}
+        where 1 = 0
+    {%- endif -%}
+{%- endmacro %}
