@@ -1,8 +1,9 @@
 """The warehouse on Trino: the Python steps read and write the tables dbt builds there.
 
-Connection: the `trino` target of the dbt profile, resolved by dbt's own profile code, so host,
+Connection: a `trino` target of the dbt profile, resolved by dbt's own profile code, so host,
 port, user, https, certificate and password/JWT auth are exactly what `dbt --target trino` uses.
-Tables live in the profile's catalog and schema (Iceberg in sqlrec's set-up).
+Tables live in the profile's catalog and schema (Iceberg in sqlrec's set-up), and so does the
+build marker: one row per finished build in ``sqlrec_build_markers``.
 
 Reading goes through Trino's client protocol (JSON pages), converted to Arrow batch by batch.
 
@@ -25,18 +26,25 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-import math
 import os
-import re
 import sys
 import uuid
 from collections.abc import Callable, Iterator
-from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
 
 from sqlrec.errors import UserError
+from sqlrec.warehouse.markers import (
+    BuildMarker,
+    BuildState,
+    configured_marker_file,
+    marked_state,
+    new_marker,
+    read_marker_file,
+    write_marker_file,
+)
+from sqlrec.warehouse.trino_sql import arrow_type, quote, sql_literal, trino_type
 
 # the Trino client announces at INFO, on import, that it has no keyring (used only by OAuth2)
 logging.getLogger("trino.auth").setLevel(logging.WARNING)
@@ -46,37 +54,7 @@ FETCH_ROWS = 50_000
 DEFAULT_INSERT_CHARS = 900_000
 STAGING_SCHEMA = "sqlrec_staging"
 HINT_ROWS = 100_000
-
-
-def profile_credentials(target: str = "trino") -> Any:
-    """The credentials of a target of the sqlrec dbt profile, rendered by dbt itself (env vars,
-    secrets and all), so that Python connects exactly as dbt does."""
-    from dbt.config.profile import Profile, read_profile
-    from dbt.config.renderer import ProfileRenderer
-    from dbt.exceptions import DbtProfileError, DbtProjectError
-    from dbt_common.context import set_invocation_context
-    from dbt_common.exceptions import CompilationError
-
-    from sqlrec import project
-
-    set_invocation_context(os.environ)
-    profiles_dir = project.profiles_dir()
-    try:
-        raw = read_profile(str(profiles_dir)).get(project.PROFILE_NAME)
-        if raw is None:
-            raise UserError(f"no '{project.PROFILE_NAME}' profile in {profiles_dir}/profiles.yml")
-        renderer = ProfileRenderer({})
-        # the same two steps dbt takes: pick the target's block, render its env vars. These
-        # helpers are dbt's internals (dbt-core is pinned to 1.11; the tests exercise them).
-        data = renderer.render_data(
-            Profile._get_profile_data(raw, project.PROFILE_NAME, target))
-        credentials = Profile._credentials_from_profile(data, project.PROFILE_NAME, target)
-    except (DbtProfileError, DbtProjectError, CompilationError) as error:
-        raise UserError(f"cannot read target {target!r} of the dbt profile in {profiles_dir}: "
-                        f"{error}") from None
-    if credentials.type != "trino":
-        raise UserError(f"target {target!r} of the dbt profile is {credentials.type!r}, not trino")
-    return credentials
+MARKER_TABLE = "sqlrec_build_markers"
 
 
 def connection_factory(credentials: Any) -> Callable[[], Any]:
@@ -97,87 +75,6 @@ def connection_factory(credentials: Any) -> Callable[[], Any]:
             source="sqlrec", isolation_level=IsolationLevel.AUTOCOMMIT)
 
     return connect
-
-
-# ----------------------------------------------------------------------------------- types
-
-_ARROW_TYPES = {
-    "varchar": pa.string(), "char": pa.string(), "bigint": pa.int64(), "integer": pa.int32(),
-    "smallint": pa.int16(), "tinyint": pa.int8(), "double": pa.float64(), "real": pa.float32(),
-    "boolean": pa.bool_(), "date": pa.date32(),
-}
-
-
-def arrow_type(trino_type: str) -> pa.DataType | None:
-    """The Arrow type for a Trino result column type (None: a type sqlrec does not read)."""
-    name = trino_type.split("(", 1)[0].strip().lower()
-    if name in _ARROW_TYPES:
-        return _ARROW_TYPES[name]
-    if name == "timestamp":
-        return pa.timestamp("us", tz="UTC" if "with time zone" in trino_type else None)
-    if name == "decimal":
-        precision, scale = (int(part) for part in re.findall(r"\d+", trino_type)[:2])
-        return pa.decimal128(precision, scale)
-    return None
-
-
-def trino_type(column: pa.Field | pa.DataType) -> str:
-    """The Trino column type for an Arrow field or type (of a table or Parquet file)."""
-    kind = column.type if isinstance(column, pa.Field) else column
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return "varchar"
-    if pa.types.is_boolean(kind):
-        return "boolean"
-    if pa.types.is_integer(kind):
-        return {8: "tinyint", 16: "smallint", 32: "integer"}.get(kind.bit_width, "bigint")
-    if pa.types.is_float32(kind):
-        return "real"
-    if pa.types.is_floating(kind):
-        return "double"
-    if pa.types.is_timestamp(kind):
-        # one precision whatever the unit: the Hive connector reads only its configured one
-        return "timestamp(6)" + (" with time zone" if kind.tz else "")
-    if pa.types.is_date(kind):
-        return "date"
-    if pa.types.is_decimal(kind):
-        return f"decimal({kind.precision},{kind.scale})"
-    name = f"column {column.name}: " if isinstance(column, pa.Field) else ""
-    raise UserError(f"{name}no Trino type for the Arrow type {kind}")
-
-
-def sql_literal(value: Any) -> str:
-    """A Trino SQL literal of a Python value, exact: doubles keep all 17 digits."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan()"
-        if math.isinf(value):
-            return "infinity()" if value > 0 else "-infinity()"
-        # repr is the shortest text that reads back as the same double; an exponent makes it
-        # a DOUBLE literal (a plain 0.5 would be a DECIMAL)
-        text = repr(value)
-        return text if "e" in text else text + "e0"
-    if isinstance(value, Decimal):
-        return f"DECIMAL '{value}'"
-    if isinstance(value, dt.datetime):
-        text = value.strftime("%Y-%m-%d %H:%M:%S.%f")
-        if value.tzinfo is not None:
-            text += " " + value.strftime("%z")[:3] + ":" + value.strftime("%z")[3:]
-        return f"TIMESTAMP '{text}'"
-    if isinstance(value, dt.date):
-        return f"DATE '{value.isoformat()}'"
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    raise UserError(f"cannot write a value of type {type(value).__name__} to Trino")
-
-
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 @functools.cache
@@ -201,22 +98,26 @@ class TrinoWarehouse:
 
     def __init__(self, connect: Callable[[], Any], catalog: str, schema: str, *,
                  staging_dir: str | None = None, lake_catalog: str = "lake",
-                 insert_chars: int = DEFAULT_INSERT_CHARS):
+                 insert_chars: int = DEFAULT_INSERT_CHARS, target: str = "trino"):
         self._connect = connect
         self.catalog = catalog
         self.schema = schema
         self.staging_dir = staging_dir or None
         self.lake_catalog = lake_catalog
         self.insert_chars = insert_chars
+        self.target = target
 
     @classmethod
     def from_profile(cls, target: str = "trino") -> TrinoWarehouse:
-        credentials = profile_credentials(target)
+        from sqlrec.config import load_settings
+        from sqlrec.warehouse.profile import trino_credentials
+
+        credentials = trino_credentials(target)
+        settings = load_settings()
         return cls(connection_factory(credentials), credentials.database, credentials.schema,
-                   staging_dir=os.environ.get("SQLREC_TRINO_STAGING_DIR"),
-                   lake_catalog=os.environ.get("SQLREC_TRINO_LAKE_CATALOG", "lake"),
-                   insert_chars=int(os.environ.get("SQLREC_TRINO_INSERT_CHARS",
-                                                   DEFAULT_INSERT_CHARS)))
+                   staging_dir=settings.trino_staging_dir,
+                   lake_catalog=settings.trino_lake_catalog,
+                   insert_chars=settings.trino_insert_chars, target=target)
 
     @property
     def write_method(self) -> str:
@@ -240,6 +141,44 @@ class TrinoWarehouse:
             cursor = connection.cursor()
             self._execute(cursor, sql, params)
             return cursor.fetchall()
+
+    # ------------------------------------------------------------------------ build marker
+
+    def write_build_marker(self, step: str = "build", *, built_at: dt.datetime | None = None,
+                           version: str | None = None) -> str:
+        """Record that `step` finished writing this schema: one more row of the marker table
+        (or the SQLREC_BUILD_MARKER file); return where it went."""
+        marker = new_marker(step, self.target, built_at=built_at, version=version)
+        configured = configured_marker_file()
+        if configured is not None:
+            return str(write_marker_file(configured, marker))
+        self.write_table(MARKER_TABLE, pa.table({
+            "version": [marker.version],
+            "built_at": pa.array([marker.built_at.replace(tzinfo=None)], pa.timestamp("us")),
+            "step": [marker.step], "target": [marker.target]}), mode="append")
+        return f"table {MARKER_TABLE}"
+
+    def read_build_marker(self) -> BuildMarker | None:
+        """The latest marker row (or the SQLREC_BUILD_MARKER file's), None when there is none."""
+        configured = configured_marker_file()
+        if configured is not None:
+            return read_marker_file(configured, self.target)
+        if not self.table_exists(MARKER_TABLE):
+            return None
+        rows = self.query(f"select version, built_at, step from {MARKER_TABLE} "
+                          "order by built_at desc, version desc limit 1").to_pylist()
+        if not rows:
+            return None
+        return BuildMarker(version=rows[0]["version"],
+                           built_at=rows[0]["built_at"].replace(tzinfo=dt.UTC),
+                           step=rows[0]["step"], target=self.target)
+
+    def build_state(self) -> BuildState:
+        """No file to watch: the marker is the only signal of a new build."""
+        return marked_state(self.read_build_marker())
+
+    def not_built_message(self) -> str:
+        return f"nothing built yet for target {self.target!r}; run `sqlrec build`"
 
     # ------------------------------------------------------------------------------ read
 

@@ -4,6 +4,7 @@ releases the DuckDB file when it ends (DuckDB allows one writer process at a tim
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -27,8 +28,14 @@ def run_dbt(
     dbt_vars: dict | None = None,
     target: str | None = None,
     quiet: bool = False,
+    env_overrides: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
-    """Run `dbt <command>` in the project with the given vars; raise UserError when it fails."""
+    """Run `dbt <command>` in the project with the given vars; raise UserError when it fails.
+
+    ``quiet`` captures dbt's output and shows its last lines only when dbt fails.
+    ``env_overrides`` are environment variables of the dbt process alone (the profile reads
+    them: SQLREC_DUCKDB_PATH points the duckdb target at another file).
+    """
     args = [
         dbt_executable(),
         *command,
@@ -43,6 +50,7 @@ def run_dbt(
         cwd=project.project_dir(),
         capture_output=quiet,
         text=True,
+        env={**os.environ, **env_overrides} if env_overrides else None,
     )
     if completed.returncode != 0:
         detail = ""

@@ -11,12 +11,12 @@ positive, unweighted implicit signal, the usual way MovieLens serves implicit-fe
 benchmarks. Ratings below 4 are left out.
 
 ``sqlrec movielens --out DIR`` writes these events as a lake in the input contract's layout
-(no catalogue: every movie counts as available), ready for `sqlrec build --lake DIR`.
+(`sqlrec.data.lake.write_lake`; no catalogue: every movie counts as available), ready for
+`sqlrec build --lake DIR`.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,20 +26,9 @@ from sqlrec.errors import UserError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sqlrec.als import AlsParams
-
 MIN_RATING = 4
 EVENT_TYPE = "view"
 INSTALL_HINT = "pip install --no-deps recbole"
-
-
-def tuned_als_params() -> AlsParams:
-    """What `sqlrec tune --movielens` (100 trials, seed 42) found, validation NDCG@10 0.1529:
-    the reference for the README's figures and the quality test."""
-    from sqlrec.als import AlsParams
-
-    return AlsParams(factors=209, regularization=8.831635311770347, alpha=0.4863442752279478,
-                     iterations=30, random_state=42, half_life_days=52.09799094024015)
 
 
 def ratings_path() -> Path | None:
@@ -91,26 +80,3 @@ def load_events(path: Path | None = None, min_rating: float = MIN_RATING) -> pd.
         "event_at": liked["rated_at"],
     })
 
-
-def add_command(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "movielens",
-        help="write MovieLens-100k (from the recbole wheel) as a lake: ratings >= 4 are views",
-        description="Write MovieLens-100k as a Parquet lake in the input contract's layout. "
-        f"Needs the recbole wheel (`{INSTALL_HINT}`); every rating >= {MIN_RATING} becomes one "
-        "view event at the rating's time.",
-    )
-    parser.add_argument("--out", type=Path, default=Path("data/ml-100k"),
-                        help="the lake to write (default %(default)s); replaced if it exists")
-    parser.set_defaults(func=_movielens_command)
-
-
-def _movielens_command(args: argparse.Namespace) -> int:
-    from sqlrec.evaluate import write_lake
-
-    events = load_events()
-    write_lake(events, args.out)
-    print(f"sqlrec movielens: wrote {len(events):,} events of {events['user_id'].nunique():,} "
-          f"users on {events['item_id'].nunique():,} movies to {args.out}; next: "
-          f"`sqlrec build --lake {args.out}`")
-    return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 
-def add_command(subparsers: argparse._SubParsersAction) -> None:
+def add_serve(subparsers: argparse._SubParsersAction) -> None:
     serve = subparsers.add_parser(
         "serve",
         help="serve recommendations over HTTP from the built tables",
@@ -22,10 +22,10 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument("--access-log", action="store_true", default=None,
                        help="log every request")
-    serve.set_defaults(func=_serve_command)
+    serve.set_defaults(func=serve_command)
 
 
-def _serve_command(args: argparse.Namespace) -> int:
+def serve_command(args: argparse.Namespace) -> int:
     import logging
 
     import uvicorn
