@@ -1,4 +1,5 @@
-"""An independent numpy/scipy computation of DESIGN.md's item similarity, to check the SQL.
+"""An independent numpy/scipy computation of the item similarity (the README's maths, and
+docs/design.md), to check the SQL.
 
 Written from the definition, not from the models: sparse matrices instead of joins, a full
 ordered product X^T X instead of unordered pairs, and Python-side sorting for the top-k.
@@ -13,7 +14,7 @@ import pandas as pd
 import pyarrow.dataset as ds
 import scipy.sparse as sp
 
-DEFAULT_WEIGHTS = {"view": 1.0, "like": 3.0, "cart": 5.0, "purchase": 10.0}
+from helpers import seed_event_weights
 
 
 def read_events(lake: Path) -> pd.DataFrame:
@@ -26,8 +27,10 @@ def read_events(lake: Path) -> pd.DataFrame:
 
 
 def user_item_scores(events: pd.DataFrame, *, half_life_days: float,
-                     weights: dict[str, float] = DEFAULT_WEIGHTS, as_of=None) -> pd.DataFrame:
-    """w(u,i) for every user-item pair: weighted, decayed, log-damped."""
+                     weights: dict[str, float] | None = None, as_of=None) -> pd.DataFrame:
+    """w(u,i) for every user-item pair: weighted (default: the seed's weights), decayed,
+    log-damped."""
+    weights = weights if weights is not None else seed_event_weights()
     as_of = pd.Timestamp(as_of) if as_of is not None else events["event_time"].max()
     events = events[events["event_time"] <= as_of]
     age_days = (as_of - events["event_time"]).dt.total_seconds().to_numpy() / 86_400.0

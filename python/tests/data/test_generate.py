@@ -1,5 +1,5 @@
-"""Tests of `sqlrec generate`: the lake layout (the project's input contract), determinism,
-counts, realism (event mix, popularity, sessions) and the command line.
+"""The generator: the lake layout (the project's input contract), determinism, counts, realism
+(event mix, popularity, sessions), bad rows and id variants.
 
 Expectations are computed from the written files and the brief, not copied from the code.
 """
@@ -7,7 +7,6 @@ Expectations are computed from the written files and the brief, not copied from 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -15,48 +14,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sqlrec.cli import main
+from sqlrec.data.generate import generate_lake
 from sqlrec.errors import UserError
-from sqlrec.generate import generate_lake
 
-VALID_TYPES = {"view", "like", "cart", "purchase"}
+from helpers import partition_files, read_catalog, seed_event_weights, tree_bytes
+from helpers import read_partitions as read_events
+
+VALID_TYPES = set(seed_event_weights())
 EVENT_COLUMNS = ["event_id", "user_id", "item_id", "event_type", "event_time"]
 CATALOG_COLUMNS = ["item_id", "category", "brand", "is_available", "price"]
-PARTITION = re.compile(r"^event_date=(\d{4}-\d{2}-\d{2})$")
-
 MAIN = {"users": 2_000, "items": 1_000, "events": 60_000, "days": 7, "seed": 7,
         "end_date": "2026-10-31"}
 SMALL = {"users": 300, "items": 200, "events": 5_000, "days": 4, "seed": 11,
          "end_date": "2026-03-02"}
-
-
-def partition_files(lake: Path) -> list[tuple[dt.date, Path]]:
-    found = []
-    for folder in sorted((lake / "events").iterdir()):
-        match = PARTITION.match(folder.name)
-        assert match, f"not a Hive partition directory: {folder.name}"
-        files = sorted(folder.iterdir())
-        assert [f.name for f in files] == ["part-00000.parquet"]
-        found.append((dt.date.fromisoformat(match.group(1)), files[0]))
-    return found
-
-
-def read_events(lake: Path) -> pd.DataFrame:
-    frames = []
-    for day, path in partition_files(lake):
-        frame = pq.read_table(path).to_pandas()
-        frame["partition_date"] = day
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
-
-
-def read_catalog(lake: Path) -> pd.DataFrame:
-    return pq.read_table(lake / "catalog" / "items.parquet").to_pandas()
-
-
-def tree_bytes(lake: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(lake)): p.read_bytes() for p in sorted(lake.rglob("*"))
-            if p.is_file()}
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +54,13 @@ def bad_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # --------------------------------------------------------------------------- layout
+
+
+def test_event_kinds_are_the_seed_types():
+    from sqlrec.data.generate.codes import BAD_EVENT_TYPES, EVENT_TYPES
+
+    assert set(EVENT_TYPES) == VALID_TYPES
+    assert not set(BAD_EVENT_TYPES) & VALID_TYPES
 
 
 def test_layout_and_schema(lake: Path) -> None:
@@ -325,66 +302,3 @@ def test_invalid_arguments(tmp_path: Path, bad: dict) -> None:
     with pytest.raises(UserError):
         generate_lake(tmp_path / "x", **{**SMALL, **bad})
     assert not (tmp_path / "x" / "events").exists()
-
-
-# --------------------------------------------------------------------------- command line
-
-
-def cli_args(out: Path, *extra: str) -> list[str]:
-    return ["generate", "--users", "100", "--items", "60", "--events", "1500", "--days", "3",
-            "--seed", "5", "--out", str(out), "--quiet", *extra]
-
-
-def test_cli_writes_a_lake(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "lake"
-    assert main(cli_args(out, "--bad-rows", "6", "--end-date", "2025-01-02")) == 0
-    printed = capsys.readouterr().out
-    assert "1,500 events" in printed and "3 partitions" in printed
-    assert [day.isoformat() for day, _ in partition_files(out)] == [
-        "2024-12-31", "2025-01-01", "2025-01-02"]
-    assert len(read_events(out)) == 1506
-
-
-def test_cli_rejects_bad_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "lake"
-    assert main([*cli_args(out), "--events", "0"]) == 2
-    err = capsys.readouterr().err
-    assert "--events" in err and "positive" in err
-    assert "Traceback" not in err
-    assert not out.exists() or not any(out.iterdir())
-
-
-def test_cli_rejects_bad_date(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(cli_args(tmp_path / "lake", "--end-date", "yesterday")) == 2
-    assert "--end-date" in capsys.readouterr().err
-
-
-def test_cli_protects_existing_directories(tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
-    other = tmp_path / "other"
-    other.mkdir()
-    (other / "notes.txt").write_text("keep me")
-    assert main(cli_args(other)) == 2
-    err = capsys.readouterr().err
-    assert "not a sqlrec lake" in err and "--overwrite" in err
-    assert sorted(p.name for p in other.iterdir()) == ["notes.txt"]
-
-    a_file = tmp_path / "file"
-    a_file.write_text("x")
-    assert main(cli_args(a_file)) == 2
-    assert "not a directory" in capsys.readouterr().err
-
-
-def test_cli_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "lake"
-    assert main(cli_args(out)) == 0
-    before = tree_bytes(out)
-    assert main([*cli_args(out), "--seed", "6"]) == 2
-    assert "--overwrite" in capsys.readouterr().err
-    assert tree_bytes(out) == before
-    assert main([*cli_args(out), "--seed", "6", "--days", "2", "--overwrite"]) == 0
-    after = tree_bytes(out)
-    assert after != before
-    assert len([name for name in after if name.startswith("events/")]) == 2  # old days gone
-    assert main([*cli_args(out), "--overwrite"]) == 0
-    assert tree_bytes(out) == before

@@ -1,7 +1,7 @@
 """The dbt project on Trino gives the tables it gives on DuckDB; the Python steps (ALS training,
 the service) read and write Trino.
 
-One local Trino (see test_trino_local.py; downloaded once into ~/.cache/sqlrec/trino/476) is
+One local Trino (see trino_local/test_server.py; downloaded once into ~/.cache/sqlrec/trino/476) is
 started for this module. A small generated lake is built on DuckDB and, unchanged, with
 `dbt build --target trino`: the lake becomes external Hive tables in the `lake` catalog (the
 project's on-run-start hook), dbt's tables go to the `iceberg` catalog, and every model, data
@@ -27,16 +27,18 @@ import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
 
-from sqlrec import als, pipeline, project, warehouse
-from sqlrec.build_marker import read_build_marker, write_build_marker
-from sqlrec.dbt_runner import run_dbt
+from sqlrec import project, warehouse
 from sqlrec.errors import UserError
+from sqlrec.pipeline.build import build
+from sqlrec.pipeline.dbt import run_dbt
+from sqlrec.recommend.params import AlsParams
+from sqlrec.recommend.train import train
 from sqlrec.service.app import create_app
 from sqlrec.service.reloading import SnapshotStore, WarehouseSource
 from sqlrec.service.settings import ServiceSettings
-from sqlrec.trino_local import TrinoServer
-from sqlrec.trino_warehouse import TrinoWarehouse
-from sqlrec.warehouse import DuckDBWarehouse
+from sqlrec.trino_local.server import TrinoServer
+from sqlrec.warehouse.duckdb import DuckDBWarehouse
+from sqlrec.warehouse.trino import TrinoWarehouse
 
 from helpers import SKIP_TRINO, build_into, free_port, read_table, skip_trino_loudly
 
@@ -98,7 +100,7 @@ def trino_table(trino: TrinoServer, schema: str, name: str) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory) -> Path:
-    from sqlrec.generate import generate_lake
+    from sqlrec.data.generate import generate_lake
 
     folder = tmp_path_factory.mktemp("trino-lake")
     generate_lake(folder, users=1_200, items=300, events=25_000, days=10, seed=11,
@@ -107,10 +109,13 @@ def lake(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def duckdb_file(lake, tmp_path_factory) -> Path:
+def duckdb_file(lake, profiles, tmp_path_factory) -> Path:
     database = tmp_path_factory.mktemp("trino-duckdb") / "sqlrec.duckdb"
     started = time.perf_counter()
     with pytest.MonkeyPatch.context() as patch:
+        # a module fixture comes before the autouse isolated profile: name the profile here
+        patch.setenv("DBT_PROFILES_DIR", str(profiles))
+        patch.setenv("SQLREC_TARGET", "duckdb")
         build_into(database, lake, patch)
     print(f"DuckDB build: {time.perf_counter() - started:.1f} s", file=sys.__stderr__)
     return database
@@ -269,40 +274,41 @@ def test_train_on_trino_matches_training_on_duckdb(duckdb_file, trino, profiles,
                                                   tmp_path):
     """`sqlrec train` reads the scores from Trino and writes its tables there; the same scores
     give the same model on both engines (ids are numbered in id order, not row order)."""
-    params = als.AlsParams(factors=8, iterations=5, random_state=3)
+    params = AlsParams(factors=8, iterations=5, random_state=3)
     duck_copy = tmp_path / "sqlrec.duckdb"
     shutil.copyfile(duckdb_file, duck_copy)
-    on_duckdb = als.train(DuckDBWarehouse(duck_copy), params, k=10, show_progress=False,
-                          num_threads=1)
+    on_duckdb = train(DuckDBWarehouse(duck_copy), params, k=10, show_progress=False,
+                      num_threads=1)
     with python_step_env(trino, profiles, trino_schema, tmp_path / "staging"):
-        on_trino = als.train(warehouse.connect(), params, k=10, show_progress=False,
-                             num_threads=1)
+        on_trino = train(warehouse.connect(), params, k=10, show_progress=False,
+                         num_threads=1)
     for count in ("users", "items", "nnz"):
-        assert on_trino.run[count] == on_duckdb.run[count] > 0
+        assert getattr(on_trino.run, count) == getattr(on_duckdb.run, count) > 0
     for table, group, key in (("als_user_recommendations", "user_id", "item_id"),
                               ("als_similar_items", "item_id", "similar_item_id")):
         assert_same_ranked_lists(read_table(duck_copy, table, f"{group}, rank"),
                                  trino_table(trino, trino_schema, table), [group], key,
                                  tolerance=1e-5)
     runs = trino_table(trino, trino_schema, "model_runs")
-    assert list(runs["run_id"]) == [on_trino.run["run_id"]]
+    assert list(runs["run_id"]) == [on_trino.run.run_id]
 
 
 def test_blend_and_service_on_trino(trino, profiles, lake, trino_schema):
     """After training, `sqlrec build` blends the ALS lists on Trino and records the build in the
     warehouse; the service loads its snapshot from Trino and answers with the tables' rows."""
     with python_step_env(trino, profiles, trino_schema):
-        pipeline.build(lake, extra_vars={"lake_schema": "lake_compare"}, select="source:als+",
-                       quiet=True)
-        marker = read_build_marker()
+        build(lake, extra_vars={"lake_schema": "lake_compare"}, select="source:als+", quiet=True)
+        store = warehouse.connect()
+        assert isinstance(store, TrinoWarehouse)
+        marker = store.read_build_marker()
         assert marker is not None and marker.target == "trino"
         sources = dict(trino.query("select source, count(*) from user_recommendations "
                                    "group by source", catalog="iceberg", schema=trino_schema))
         assert sources.get("als", 0) > 0 and sources.get("item_similarity", 0) > 0
 
-        store = SnapshotStore(WarehouseSource(), interval_s=0)
-        assert store.reload().info.version == marker.version
-        client = TestClient(create_app(ServiceSettings(reload_interval_s=0), store=store))
+        snapshots = SnapshotStore(WarehouseSource(), interval_s=0)
+        assert snapshots.reload().info.version == marker.version
+        client = TestClient(create_app(ServiceSettings(reload_interval_s=0), store=snapshots))
 
         similar = trino_table(trino, trino_schema, "item_similarity").sort_values(
             ["item_id", "rank"])
@@ -323,10 +329,11 @@ def test_blend_and_service_on_trino(trino, profiles, lake, trino_schema):
         assert [item["source"] for item in answer["items"]] == list(rows["source"])
 
         # a later build (its marker row) is picked up by the poll
-        assert store.poll_once() is False
-        write_build_marker("build")
-        assert store.poll_once() is True
-        assert store.current.info.version == read_build_marker().version != marker.version
+        assert snapshots.poll_once() is False
+        assert store.write_build_marker("build") == "table sqlrec_build_markers"
+        assert snapshots.poll_once() is True
+        assert snapshots.current.info.version == store.read_build_marker().version != (
+            marker.version)
 
 
 def test_new_partition_is_synced_and_appended(trino, profiles, lake, trino_schema):

@@ -1,9 +1,9 @@
-"""The dbt project end to end: incremental runs, idempotence, bad input, the CLI around it."""
+"""`build`: the dbt project end to end on hand-built and generated lakes: incremental runs,
+idempotence, bad input, the optional parts of the input contract."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import shutil
 
 import duckdb
@@ -13,12 +13,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sqlrec import cli, pipeline, project
-from sqlrec.dbt_runner import run_dbt
+from sqlrec.data.generate import generate_lake
 from sqlrec.errors import UserError
-from sqlrec.generate import generate_lake
+from sqlrec.pipeline.build import build
+from sqlrec.pipeline.dbt import run_dbt
 
-from helpers import build_into, read_table
+from helpers import build_into, log_damped, read_table, seed_event_weights
 
 MARTS = {
     "item_similarity": "item_id, rank",
@@ -132,20 +132,33 @@ def test_string_times_integer_ids_no_event_id_and_no_catalogue(tmp_path, monkeyp
 
     similarity = read_table(database, "item_similarity", "item_id, rank")
     assert set(similarity["item_id"]) == {"10", "11"}  # ids come out as strings
-    # users 1 and 2 both hold 10 and 11; user 1: w = 1, 1; user 2: like (3) -> 1 + ln 3, view 1
-    n1 = np.array([1, 1]) / np.sqrt(2)
-    n2 = np.array([1 + np.log(3), 1]) / np.linalg.norm([1 + np.log(3), 1])
-    n3 = np.array([1, 0])  # user 3's only valid event is item 12: no row for 10 or 11
+    # users 1 and 2 both hold 10 and 11 (user 3's only valid event is item 12); no decay:
+    # user 1 viewed each once, user 2 liked 10 and viewed 11
+    weights = seed_event_weights()
+    w = {("1", "10"): log_damped(weights["view"]), ("1", "11"): log_damped(weights["view"]),
+         ("2", "10"): log_damped(weights["like"]), ("2", "11"): log_damped(weights["view"]),
+         ("3", "12"): log_damped(weights["view"])}
+    n1 = np.array([w["1", "10"], w["1", "11"]]) / np.linalg.norm([w["1", "10"], w["1", "11"]])
+    n2 = np.array([w["2", "10"], w["2", "11"]]) / np.linalg.norm([w["2", "10"], w["2", "11"]])
     column_10, column_11 = np.array([n1[0], n2[0]]), np.array([n1[1], n2[1]])
     expected = column_10 @ column_11 / (np.linalg.norm(column_10) * np.linalg.norm(column_11))
-    assert n3.sum() == 1
-    assert similarity.loc[similarity["item_id"] == "10", "score"].item() == pytest.approx(
-        expected, rel=1e-12)
+    assert similarity[["item_id", "similar_item_id", "rank", "common_users"]].values.tolist() == [
+        ["10", "11", 1, 2], ["11", "10", 1, 2]]
+    assert similarity["score"].tolist() == pytest.approx([expected, expected], rel=1e-12)
 
-    # with no catalogue every item counts as available and may be recommended
+    # Nobody gets a similar item they do not already hold, so every list is popular fill, in
+    # the order of the items' summed w, scaled by the top one; with no catalogue every item
+    # counts as available and may be recommended.
+    total = {"10": w["1", "10"] + w["2", "10"], "11": w["1", "11"] + w["2", "11"],
+             "12": w["3", "12"]}
+    assert total["10"] > total["11"] > total["12"]
+    top = total["10"]
     recommendations = read_table(database, "user_recommendations", "user_id, rank")
-    assert set(recommendations["item_id"]) <= {"10", "11", "12"}
-    assert (recommendations.groupby("user_id").size() >= 1).all()
+    assert recommendations[["user_id", "item_id", "rank", "source"]].values.tolist() == [
+        ["1", "12", 1, "popular"], ["2", "12", 1, "popular"],
+        ["3", "10", 1, "popular"], ["3", "11", 2, "popular"]]
+    assert recommendations["score"].tolist() == pytest.approx(
+        [total["12"] / top, total["12"] / top, 1.0, total["11"] / top], rel=1e-12)
 
 
 def test_ids_and_event_types_are_trimmed_and_blank_ids_rejected(tmp_path, monkeypatch):
@@ -178,14 +191,10 @@ def test_ids_and_event_types_are_trimmed_and_blank_ids_rejected(tmp_path, monkey
     ]
 
 
-def test_missing_lake_fails_with_a_message_naming_the_path(tmp_path, capsys):
+def test_missing_lake_fails_with_a_message_naming_the_path(tmp_path):
     missing = tmp_path / "no-such-lake"
     with pytest.raises(UserError, match=str(missing / "events")):
-        pipeline.build(missing)
-    assert cli.main(["build", "--lake", str(missing)]) == 2
-    error = capsys.readouterr().err
-    assert str(missing / "events") in error
-    assert "Traceback" not in error
+        build(missing)
 
 
 def test_dbt_itself_names_a_missing_events_path(tmp_path):
@@ -196,25 +205,3 @@ def test_dbt_itself_names_a_missing_events_path(tmp_path):
                 dbt_vars={"events_path": missing_glob}, quiet=True)
     assert f"No event files match events_path '{missing_glob}'" in str(failure.value)
     assert "Traceback" not in str(failure.value)
-
-
-def test_cli_rejects_vars_that_are_not_a_mapping(small_lake, capsys):
-    assert cli.main(["build", "--lake", str(small_lake), "--vars", "[1, 2]"]) == 2
-    assert "--vars must be a mapping" in capsys.readouterr().err
-
-
-def test_lake_vars_point_at_the_contract_layout(tmp_path):
-    assert project.lake_vars(tmp_path) == {
-        "events_path": str(tmp_path.resolve() / "events" / "*" / "*.parquet"),
-        "catalog_path": str(tmp_path.resolve() / "catalog" / "*.parquet"),
-    }
-
-
-def test_demo_builds_a_given_lake_and_prints_both_surfaces(small_lake, capfd):
-    assert cli.main(["demo", "--lake", str(small_lake)]) == 0
-    printed = capfd.readouterr().out
-    assert "generating" not in printed  # the given lake is used as it is
-    assert "== Viewed together" in printed and "== For you" in printed
-    assert "item_similarity" in printed  # the sources table names where lists come from
-    # the demo trains ALS too: the blend's sources table has an als row (users, rows)
-    assert re.search(r"^\s*als\s+\d+\s+\d+$", printed, re.MULTILINE)
