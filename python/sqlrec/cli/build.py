@@ -49,13 +49,14 @@ def add_refresh(subparsers: argparse._SubParsersAction) -> None:
 
 def refresh_command(args: argparse.Namespace) -> int:
     from sqlrec.pipeline.build import refresh
+    from sqlrec.recommend.params import provenance
 
     lake, extra_vars = options.lake(args), options.dbt_vars(args)
     params, source = options.training_params(args)
     started = time.perf_counter()
     refresh(lake, params, extra_vars=extra_vars, device=args.device, k=args.k,
             num_threads=args.threads, quiet=args.quiet, echo=print,
-            details={"params_file": str(source) if source else None})
+            details=provenance(source))
     print(f"sqlrec refresh: built, trained and blended {lake} in "
           f"{time.perf_counter() - started:.1f} s")
     return 0

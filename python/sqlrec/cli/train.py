@@ -23,6 +23,7 @@ def add_train(subparsers: argparse._SubParsersAction) -> None:
 
 def train_command(args: argparse.Namespace) -> int:
     from sqlrec import warehouse
+    from sqlrec.recommend.params import provenance
     from sqlrec.recommend.train import train
 
     params, source = options.training_params(args)
@@ -34,6 +35,6 @@ def train_command(args: argparse.Namespace) -> int:
     params = dataclasses.replace(params, half_life_days=None)
     result = train(warehouse.connect(), params, device=args.device, k=args.k,
                    show_progress=not args.quiet, num_threads=args.threads,
-                   details={"params_file": str(source) if source else None})
+                   details=provenance(source))
     print(result.summary())
     return 0

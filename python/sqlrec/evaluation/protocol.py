@@ -55,7 +55,7 @@ def evaluate(events: pd.DataFrame, *, dataset: str, workdir: Path,
     from sqlrec.data.lake import write_lake
     from sqlrec.pipeline.build import ALS_MODELS, build
     from sqlrec.recommend import als, train
-    from sqlrec.recommend.params import AlsParams
+    from sqlrec.recommend.params import AlsParams, provenance
     from sqlrec.warehouse.duckdb import DuckDBWarehouse
     from sqlrec.warehouse.profile import engine_of
 
@@ -96,8 +96,7 @@ def evaluate(events: pd.DataFrame, *, dataset: str, workdir: Path,
         unavailable=train.unavailable_items(store, untuned.data.item_ids))
 
     trained = train.train(store, params, device=device, show_progress=not quiet, record=False,
-                          details={"params_file": str(params_source) if params_source else None,
-                                   "evaluation": dataset})
+                          details={**provenance(params_source), "evaluation": dataset})
     als_name = "als_tuned" if tuned else "als_defaults"
     lists[als_name] = store.read_table(
         train.RECOMMENDATIONS_TABLE, ["user_id", "item_id", "rank"]).to_pandas()

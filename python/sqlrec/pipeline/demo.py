@@ -26,7 +26,7 @@ def demo(lake_dir: Path, *, events: int = DEMO_SIZE["events"], quiet: bool = Fal
     """Generate a demo lake of ``events`` events unless ``lake_dir`` has events, then refresh
     it with the saved (or default) ALS parameters. ``echo`` receives a line per step done."""
     from sqlrec.data.generate import generate_lake
-    from sqlrec.recommend.params import load_params
+    from sqlrec.recommend.params import load_params, provenance
 
     echo = echo or (lambda line: None)
     lake_dir = Path(lake_dir)
@@ -37,7 +37,7 @@ def demo(lake_dir: Path, *, events: int = DEMO_SIZE["events"], quiet: bool = Fal
     params, source = load_params()
     started = time.perf_counter()
     result = refresh(lake_dir, params, quiet=quiet, echo=echo,
-                     details={"params_file": str(source) if source else None})
+                     details=provenance(source))
     echo(f"sqlrec demo: build, train and blend finished in {time.perf_counter() - started:.1f} s")
     return result
 

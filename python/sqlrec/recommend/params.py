@@ -73,3 +73,8 @@ def save_params(params: AlsParams, path: Path | None = None, **details: Any) -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({**dataclasses.asdict(params), **details}, indent=2) + "\n")
     return path
+
+
+def provenance(source: Path | None) -> dict[str, str | None]:
+    """Where the parameters came from, as a training run records it (in its params JSON)."""
+    return {"params_file": str(source) if source else None}

@@ -62,10 +62,11 @@ def connect(target: str | None = None) -> Warehouse:
     from sqlrec.warehouse import profile
 
     target = target or project.active_target()
-    if profile.engine_of(target) == "duckdb":
+    fields = profile.target_fields(target)
+    if profile.engine_of(target, fields) == "duckdb":
         from sqlrec.warehouse.duckdb import DuckDBWarehouse
 
-        path, schema = profile.duckdb_file(target)
+        path, schema = profile.duckdb_file(target, fields)
         return DuckDBWarehouse(path, schema, target=target)
     from sqlrec.warehouse.trino import TrinoWarehouse
 

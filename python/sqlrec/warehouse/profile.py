@@ -51,19 +51,20 @@ def _env_var(name: str, default: str | None = None) -> str:
     raise UserError(f"env var {name} is not set and has no default")
 
 
-def engine_of(target: str) -> str:
-    """'duckdb' or 'trino': the type of a target; UserError for any other type."""
-    engine = target_fields(target, ("type",))["type"]
+def engine_of(target: str, fields: dict[str, Any] | None = None) -> str:
+    """'duckdb' or 'trino': the type of a target (from its ``fields`` when already read);
+    UserError for any other type."""
+    engine = (fields or target_fields(target, ("type",)))["type"]
     if engine not in ENGINES:
         raise UserError(f"target {target!r} of the dbt profile is {engine!r}; sqlrec reads and "
                         f"writes {' or '.join(ENGINES)} targets only")
     return engine
 
 
-def duckdb_file(target: str) -> tuple[Path, str]:
+def duckdb_file(target: str, fields: dict[str, Any] | None = None) -> tuple[Path, str]:
     """The database file (relative paths count from the project, where dbt runs) and schema of
-    a duckdb target."""
-    fields = target_fields(target)
+    a duckdb target (from its ``fields`` when already read)."""
+    fields = fields or target_fields(target)
     if not fields.get("path") or fields["path"] == ":memory:":
         raise UserError(f"target {target!r} of the dbt profile has no database file (path)")
     path = Path(fields["path"])

@@ -40,9 +40,8 @@ from sqlrec.trino_local.server import TrinoServer
 from sqlrec.warehouse.duckdb import DuckDBWarehouse
 from sqlrec.warehouse.trino import TrinoWarehouse
 
-from helpers import SKIP_TRINO, build_into, free_port, read_table, skip_trino_loudly
+from helpers import PROJECT_DIR, SKIP_TRINO, build_into, free_port, read_table, skip_trino_loudly
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 RELATIVE_TOLERANCE = 1e-9
 
 
