@@ -1,5 +1,5 @@
-"""Helpers for the tests: dbt builds into given DuckDB files, generated lakes read back, the
-seed's event weights, and the Trino switch."""
+"""Helpers for the tests: dbt builds into given DuckDB files, events written by hand, generated
+lakes read back, the seed's event weights, and the Trino switch."""
 
 from __future__ import annotations
 
@@ -45,6 +45,18 @@ def log_damped(c: float) -> float:
     import math
 
     return 1 + math.log(c) if c >= 1 else c
+
+
+# ---------- events written by hand
+
+DAY = pd.Timedelta(days=1)
+T0 = pd.Timestamp("2026-01-01")
+EVENT_COLUMNS = ["user_id", "item_id", "event_type", "event_at"]
+
+
+def events_frame(rows) -> pd.DataFrame:
+    """Events from (user_id, item_id, event_type, event_at) tuples."""
+    return pd.DataFrame(rows, columns=EVENT_COLUMNS)
 
 
 # ---------- generated lakes, read back

@@ -8,17 +8,12 @@ import pyarrow.parquet as pq
 
 from sqlrec.data.lake import has_event_files, write_lake
 
-DAY = pd.Timedelta(days=1)
-T0 = pd.Timestamp("2026-01-01")
-
-
-def frame(rows) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["user_id", "item_id", "event_type", "event_at"])
+from helpers import DAY, T0, events_frame
 
 
 def test_write_lake_follows_the_input_contract(tmp_path):
-    events = frame([("u1", "a", "view", T0 + pd.Timedelta(hours=5)),
-                    ("u2", "b", "like", T0 + 2 * DAY)])
+    events = events_frame([("u1", "a", "view", T0 + pd.Timedelta(hours=5)),
+                           ("u2", "b", "like", T0 + 2 * DAY)])
     catalogue = pd.DataFrame({"item_id": ["a", "b"], "is_available": [True, False]})
     write_lake(events, tmp_path, catalogue)
 

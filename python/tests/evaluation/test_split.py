@@ -9,12 +9,7 @@ import pandas as pd
 from sqlrec.evaluation.split import temporal_split
 from sqlrec.evaluation.tune import validation_split
 
-DAY = pd.Timedelta(days=1)
-T0 = pd.Timestamp("2026-01-01")
-
-
-def frame(rows) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["user_id", "item_id", "event_type", "event_at"])
+from helpers import DAY, T0, events_frame
 
 
 def test_temporal_split_on_a_worked_example():
@@ -29,7 +24,7 @@ def test_temporal_split_on_a_worked_example():
         ("u4", "x", "view", T0 + DAY), ("u4", "w", "view", T0 + DAY),  # a tie: by item id
         ("u5", "x", "view", T0),
     ]
-    split = temporal_split(frame(rows))
+    split = temporal_split(events_frame(rows))
 
     # u1's i9 is held out too, but no user has it in training, so it is dropped
     assert sorted(map(tuple, split.test.to_numpy())) == [("u1", "i8"), ("u2", "i8"), ("u4", "x")]
@@ -46,7 +41,7 @@ def test_validation_is_carved_from_the_training_part_only():
     rng = np.random.default_rng(3)
     rows = [(f"u{rng.integers(30)}", f"i{rng.integers(40)}", "view",
              T0 + pd.Timedelta(minutes=int(minute))) for minute in rng.permutation(3_000)[:900]]
-    events = frame(rows)
+    events = events_frame(rows)
     outer = temporal_split(events)
     inner = validation_split(events)
 

@@ -4,17 +4,13 @@ that model, from raw events (`sqlrec tune`)."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pytest
 
 from sqlrec.errors import UserError
 from sqlrec.recommend.matrix import interaction_matrix, score_matrix
 
-from helpers import log_damped, seed_event_weights
-
-DAY = pd.Timedelta(days=1)
-T0 = pd.Timestamp("2026-01-01")
+from helpers import DAY, T0, events_frame, log_damped, seed_event_weights
 
 
 def test_interaction_matrix_keeps_positive_scores_and_names_rows_and_columns():
@@ -45,13 +41,13 @@ def test_empty_score_table_is_a_clear_error():
 def test_score_matrix_is_w_of_the_design():
     """With the seed's weights (read by the code itself), a 30-day half-life and as_of T0."""
     weights = seed_event_weights()
-    events = pd.DataFrame([
+    events = events_frame([
         ("u1", "a", "view", T0),  # no decay
         ("u1", "b", "purchase", T0 - 30 * DAY),  # one half-life: half the weight
         ("u1", "c", "like", T0 - 60 * DAY),  # two half-lives: a quarter
         ("u2", "a", "view", T0), ("u2", "a", "view", T0),  # twice the weight
         ("u2", "b", "view", T0 + DAY),  # after as_of: left out
-    ], columns=["user_id", "item_id", "event_type", "event_at"])
+    ])
     data = score_matrix(events, half_life_days=30, as_of=T0)
     users, items = data.user_ids.to_pylist(), data.item_ids.to_pylist()
     scores = {(users[u], items[i]): float(data.matrix[u, i])

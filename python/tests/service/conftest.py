@@ -1,5 +1,8 @@
 """The service's fixtures: the dbt project built once on the small lake, a store holding its
-snapshot, a client of an app over that store, and a copy of the database a test may change."""
+snapshot, a client of an app over that store, and a copy of the database a test may change.
+
+Every test of this folder runs the service against that small real DuckDB; every expected answer
+is computed from its tables with SQL (`service_tables`), never with the service's own code."""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""The service's health and metrics.
-
-The service runs against a small real DuckDB that the dbt project built (`conftest`).
-Every expected answer is computed from the tables with SQL (`service_tables`), never with the
-service's own code.
-"""
+"""The service's health and metrics."""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""The service's answers are the tables' rows.
-
-The service runs against a small real DuckDB that the dbt project built (`conftest`).
-Every expected answer is computed from the tables with SQL (`service_tables`), never with the
-service's own code.
-"""
+"""The service's answers are the tables' rows."""
 
 from __future__ import annotations
 

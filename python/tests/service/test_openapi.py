@@ -1,9 +1,4 @@
-"""The service's OpenAPI schema holds for any input (fuzzed).
-
-The service runs against a small real DuckDB that the dbt project built (`conftest`).
-Every expected answer is computed from the tables with SQL (`service_tables`), never with the
-service's own code.
-"""
+"""The service's OpenAPI schema holds for any input (fuzzed)."""
 
 from __future__ import annotations
 

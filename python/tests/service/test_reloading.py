@@ -1,9 +1,4 @@
-"""The service reloads a newer build, and never serves a mix of two.
-
-The service runs against a small real DuckDB that the dbt project built (`conftest`).
-Every expected answer is computed from the tables with SQL (`service_tables`), never with the
-service's own code.
-"""
+"""The service reloads a newer build, and never serves a mix of two."""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""`sqlrec serve` as a user starts it.
-
-The service runs against a small real DuckDB that the dbt project built (`conftest`).
-Every expected answer is computed from the tables with SQL (`service_tables`), never with the
-service's own code.
-"""
+"""`sqlrec serve` as a user starts it."""
 
 from __future__ import annotations
 
