@@ -2,7 +2,7 @@
 #   make demo   set up, generate demo data if none is given, build everything on DuckDB, show results
 #   make test   set up and run every test
 # Both create .venv on first use. Python packages go only there; the local Trino server the
-# tests start is downloaded once into ~/.cache/sqlrec (see python/sqlrec/trino_local.py).
+# tests start is downloaded once into ~/.cache/sqlrec (see python/sqlrec/trino_local/).
 
 PYTHON ?= python3
 VENV := .venv

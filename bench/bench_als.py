@@ -77,31 +77,33 @@ def export_matrix(path: Path) -> tuple[int, int, int]:
     """The matrix `sqlrec train` builds, saved for the bare side (not timed)."""
     import scipy.sparse as sp
 
-    from sqlrec import als, warehouse
+    from sqlrec import warehouse
+    from sqlrec.recommend.matrix import SCORES_TABLE, interaction_matrix
 
     store = warehouse.connect()
-    data = als.interaction_matrix(store.read_table(als.SCORES_TABLE,
-                                                   ["user_id", "item_id", "score"]))
+    data = interaction_matrix(store.read_table(SCORES_TABLE, ["user_id", "item_id", "score"]))
     sp.save_npz(path, data.matrix, compressed=False)
     return data.matrix.shape[0], data.matrix.shape[1], data.nnz
 
 
 def main() -> None:
-    from sqlrec import als, warehouse
+    from sqlrec import warehouse
+    from sqlrec.recommend.params import AlsParams
+    from sqlrec.recommend.train import DEFAULT_K
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--factors", type=int)
     parser.add_argument("--regularization", type=float)
     parser.add_argument("--alpha", type=float)
     parser.add_argument("--iterations", type=int)
-    parser.add_argument("--k", type=int, default=als.DEFAULT_K)
+    parser.add_argument("--k", type=int, default=DEFAULT_K)
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--repeat", type=int, default=1,
                         help="alternate the two sides this many times; the fastest of each "
                         "counts (the machine is shared)")
     args = parser.parse_args()
-    params = als.AlsParams().with_overrides(
+    params = AlsParams().with_overrides(
         factors=args.factors, regularization=args.regularization, alpha=args.alpha,
         iterations=args.iterations)
 
@@ -125,7 +127,7 @@ def main() -> None:
                           "rss": rss})
             wall, cpu, rss, _ = run_child([
                 sys.executable, "-m", "sqlrec.cli", "train", "--device", args.device,
-                "--k", str(args.k), "--threads", str(args.threads), "--no-progress",
+                "--k", str(args.k), "--threads", str(args.threads), "--quiet",
                 "--factors", str(params.factors),
                 "--regularization", str(params.regularization), "--alpha", str(params.alpha),
                 "--iterations", str(params.iterations), "--random-state", str(params.random_state),

@@ -145,13 +145,13 @@ def measure_load() -> dict:
 
 
 def prepare(database: Path) -> None:
-    from sqlrec import pipeline
-    from sqlrec.generate import generate_lake
+    from sqlrec.data.generate import generate_lake
+    from sqlrec.pipeline.build import build
 
     lake = database.parent / "lake"
     print(f"bench: no database at {database}; generating {LAKE_SIZE} into {lake} and building")
     generate_lake(lake, **LAKE_SIZE, overwrite=True)
-    pipeline.build(lake, quiet=True)
+    build(lake, quiet=True)
 
 
 def endpoint_paths(database: Path, count: int = 5_000) -> dict[str, list[str]]:

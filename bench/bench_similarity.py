@@ -30,7 +30,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT / "python"))
 
 from sqlrec import project  # noqa: E402
-from sqlrec.generate import generate_lake  # noqa: E402
+from sqlrec.data.generate import generate_lake  # noqa: E402
 
 # A marketplace month: ~28 events and ~20 distinct items per active user (median 10).
 SIZES = {

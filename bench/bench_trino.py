@@ -3,14 +3,14 @@
     python bench/bench_trino.py [--events 1000000] [--data-dir data/bench] [--heap 6G]
 
 Generates a lake once (kept under --data-dir), starts a local Trino (python/sqlrec/
-trino_local.py; its start-up time is reported), then times `dbt build --select +item_similarity`
+trino_local/; its start-up time is reported), then times `dbt build --select +item_similarity`
 (models and seed, as bench_similarity.py) on each engine, each in a child process of its own:
 DuckDB into a fresh file, Trino into a fresh Iceberg schema (the project's on-run-start hook
 registers the lake as external Hive tables first). Trino is timed twice, cold (the first queries
 of a fresh JVM) and warm. Prints wall seconds and the warm Trino / DuckDB ratio, and checks that
 both item_similarity tables have the same number of rows.
 
-Then the Python steps' transfers (python/sqlrec/trino_warehouse.py): rows per second of writing
+Then the Python steps' transfers (python/sqlrec/warehouse/trino.py): rows per second of writing
 an ALS-shaped table (user_id, item_id, score, rank; --transfer-rows rows) by batched INSERTs and
 by Parquet staging, and of reading it back.
 """
@@ -32,9 +32,9 @@ sys.path.insert(0, str(PROJECT / "python"))
 import duckdb  # noqa: E402
 
 from sqlrec import project  # noqa: E402
-from sqlrec.generate import generate_lake  # noqa: E402
-from sqlrec.trino_local import TrinoServer  # noqa: E402
-from sqlrec.trino_warehouse import TrinoWarehouse  # noqa: E402
+from sqlrec.data.generate import generate_lake  # noqa: E402
+from sqlrec.trino_local.server import TrinoServer  # noqa: E402
+from sqlrec.warehouse.trino import TrinoWarehouse  # noqa: E402
 
 
 def timed(command: list[str], env: dict[str, str]) -> float:

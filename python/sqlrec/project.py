@@ -6,16 +6,22 @@ import os
 import shutil
 from pathlib import Path
 
+from sqlrec.errors import UserError
+
 PROFILE_NAME = "sqlrec"
+
+
+def _settings():
+    from sqlrec.config import load_settings
+
+    return load_settings()
 
 
 def project_dir() -> Path:
     """The dbt project (the folder with dbt_project.yml): SQLREC_PROJECT_DIR or this checkout."""
-    configured = os.environ.get("SQLREC_PROJECT_DIR")
-    path = Path(configured) if configured else Path(__file__).resolve().parents[2]
+    configured = _settings().project_dir
+    path = configured if configured else Path(__file__).resolve().parents[2]
     if not (path / "dbt_project.yml").is_file():
-        from sqlrec.errors import UserError
-
         raise UserError(
             f"no dbt_project.yml in {path}; set SQLREC_PROJECT_DIR to the sqlrec project"
         )
@@ -23,17 +29,14 @@ def project_dir() -> Path:
 
 
 def default_lake_dir() -> Path:
-    return Path(os.environ.get("SQLREC_LAKE", project_dir() / "data" / "lake"))
+    """SQLREC_LAKE, else data/lake in the project."""
+    configured = _settings().lake
+    return configured if configured else project_dir() / "data" / "lake"
 
 
 def active_target() -> str:
-    return os.environ.get("SQLREC_TARGET", "duckdb")
-
-
-def duckdb_path() -> Path:
-    """The DuckDB file of the duckdb target, resolved as dbt does (relative to the project)."""
-    path = Path(os.environ.get("SQLREC_DUCKDB_PATH", "data/sqlrec.duckdb"))
-    return path if path.is_absolute() else project_dir() / path
+    """The dbt target every command uses: SQLREC_TARGET (default duckdb)."""
+    return _settings().target
 
 
 def lake_vars(lake_dir: Path) -> dict[str, str]:

@@ -23,7 +23,7 @@ def isolated_profile(tmp_path_factory, monkeypatch):
 @pytest.fixture(scope="session")
 def small_lake(tmp_path_factory) -> Path:
     """A small generated lake with a catalogue: a few seconds to build."""
-    from sqlrec.generate import generate_lake
+    from sqlrec.data.generate import generate_lake
 
     lake = tmp_path_factory.mktemp("lake")
     generate_lake(lake, users=1_500, items=400, events=40_000, days=12, seed=7, overwrite=True)

@@ -1,9 +1,13 @@
-"""Helpers for tests that build the dbt project."""
+"""Helpers for the tests: dbt builds into given DuckDB files, events written by hand, generated
+lakes read back, the seed's event weights, and the Trino switch."""
 
 from __future__ import annotations
 
 import contextlib
+import csv
+import datetime as dt
 import os
+import re
 import socket
 import sys
 import warnings
@@ -11,21 +15,87 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
-from sqlrec import pipeline
+from sqlrec.pipeline.build import build
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 def build_into(database: Path, lake: Path, monkeypatch, **kwargs) -> None:
     """`dbt build` of the lake into a given DuckDB file."""
     monkeypatch.setenv("SQLREC_DUCKDB_PATH", str(database))
-    pipeline.build(lake, quiet=True, **kwargs)
+    build(lake, quiet=True, **kwargs)
 
 
 def read_table(database: Path, name: str, order_by: str) -> pd.DataFrame:
     with duckdb.connect(str(database), read_only=True) as connection:
         return connection.sql(f"select * from {name} order by {order_by}").df()
 
+
+def seed_event_weights() -> dict[str, float]:
+    """weight(type) as the project's seed states it (read here, not through sqlrec)."""
+    with open(PROJECT_DIR / "seeds" / "event_weights.csv", newline="") as seed:
+        return {row["event_type"].lower(): float(row["weight"]) for row in csv.DictReader(seed)}
+
+
+def log_damped(c: float) -> float:
+    """w of an interaction strength c: 1 + ln c when c >= 1, else c."""
+    import math
+
+    return 1 + math.log(c) if c >= 1 else c
+
+
+# ---------- events written by hand
+
+DAY = pd.Timedelta(days=1)
+T0 = pd.Timestamp("2026-01-01")
+EVENT_COLUMNS = ["user_id", "item_id", "event_type", "event_at"]
+
+
+def events_frame(rows) -> pd.DataFrame:
+    """Events from (user_id, item_id, event_type, event_at) tuples."""
+    return pd.DataFrame(rows, columns=EVENT_COLUMNS)
+
+
+# ---------- generated lakes, read back
+
+PARTITION = re.compile(r"^event_date=(\d{4}-\d{2}-\d{2})$")
+
+
+def partition_files(lake: Path) -> list[tuple[dt.date, Path]]:
+    """Each events partition's day and its one file; asserts the generator's layout."""
+    found = []
+    for folder in sorted((lake / "events").iterdir()):
+        match = PARTITION.match(folder.name)
+        assert match, f"not a Hive partition directory: {folder.name}"
+        files = sorted(folder.iterdir())
+        assert [f.name for f in files] == ["part-00000.parquet"]
+        found.append((dt.date.fromisoformat(match.group(1)), files[0]))
+    return found
+
+
+def read_partitions(lake: Path) -> pd.DataFrame:
+    """Every event of a generated lake, with the day of the partition it sits in."""
+    frames = []
+    for day, path in partition_files(lake):
+        frame = pq.read_table(path).to_pandas()
+        frame["partition_date"] = day
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def read_catalog(lake: Path) -> pd.DataFrame:
+    return pq.read_table(lake / "catalog" / "items.parquet").to_pandas()
+
+
+def tree_bytes(lake: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(lake)): p.read_bytes() for p in sorted(lake.rglob("*"))
+            if p.is_file()}
+
+
+# ---------- Trino
 
 SKIP_TRINO = os.environ.get("SQLREC_SKIP_TRINO") == "1"
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow.dataset as ds
 import scipy.sparse as sp
 
-DEFAULT_WEIGHTS = {"view": 1.0, "like": 3.0, "cart": 5.0, "purchase": 10.0}
+from helpers import seed_event_weights
 
 
 def read_events(lake: Path) -> pd.DataFrame:
@@ -26,8 +26,10 @@ def read_events(lake: Path) -> pd.DataFrame:
 
 
 def user_item_scores(events: pd.DataFrame, *, half_life_days: float,
-                     weights: dict[str, float] = DEFAULT_WEIGHTS, as_of=None) -> pd.DataFrame:
-    """w(u,i) for every user-item pair: weighted, decayed, log-damped."""
+                     weights: dict[str, float] | None = None, as_of=None) -> pd.DataFrame:
+    """w(u,i) for every user-item pair: weighted (default: the seed's weights), decayed,
+    log-damped."""
+    weights = weights if weights is not None else seed_event_weights()
     as_of = pd.Timestamp(as_of) if as_of is not None else events["event_time"].max()
     events = events[events["event_time"] <= as_of]
     age_days = (as_of - events["event_time"]).dt.total_seconds().to_numpy() / 86_400.0

@@ -2,9 +2,5 @@
 
 Precompute offline, serve by lookup: requests never run a model or build SQL. The package
 keeps its heavy imports (FastAPI, Arrow) out of this module so that `sqlrec --help` stays
-instant; `create_app` lives in `sqlrec.service.app`.
+instant; `create_app` lives in `sqlrec.service.app`, the command in `sqlrec.cli.serve`.
 """
-
-from sqlrec.service.command import add_command
-
-__all__ = ["add_command"]

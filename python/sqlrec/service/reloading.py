@@ -6,13 +6,11 @@ reads that reference once and uses only what it got, and a reload replaces it wi
 assignment, so every request sees the old snapshot or the new one, never a mix. A background
 thread polls the source; a failed reload keeps the previous snapshot and is reported.
 
-When is a build "newer" and complete? For the DuckDB target:
-
-- a build marker (`sqlrec.build_marker`) newer than the database file says a build finished:
-  reload at once;
-- otherwise (a bare `dbt build`, which writes no marker) the file's mtime and size are the
-  version, and the store waits until they have stayed the same for one polling interval with
-  no write-ahead log beside the file (no writer at work) before it reads.
+When is a build "newer" and complete? The warehouse's adapter says (`Warehouse.build_state`):
+on DuckDB a build marker newer than the database file means a build finished (reload at once),
+while a bare `dbt build`, which writes no marker, is read once the file's mtime and size have
+stayed the same for one polling interval with no writer at work; on Trino every new marker row
+is a finished build.
 
 A load re-reads the build state afterwards and is thrown away if the warehouse changed while
 it read, so a snapshot never mixes two builds.
@@ -26,24 +24,15 @@ import threading
 import time
 from collections.abc import Hashable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
-from sqlrec import build_marker, project, warehouse
+from sqlrec import project, warehouse
 from sqlrec.service.snapshot import Snapshot, load_snapshot
+from sqlrec.warehouse import BuildState
+
+__all__ = ["BuildState", "SnapshotChanged", "SnapshotSource", "SnapshotStore", "WarehouseSource"]
 
 logger = logging.getLogger("sqlrec.service")
-
-
-@dataclass(frozen=True)
-class BuildState:
-    """What the warehouse holds now, as far as can be told without reading it."""
-
-    version: str | None  # None: nothing has been built yet
-    built_at: dt.datetime | None
-    signature: Hashable  # differs whenever the build may differ
-    finished: bool  # a marker says the build that wrote the data finished
-    writer_active: bool  # a writer seems to be at work
 
 
 class SnapshotSource(Protocol):
@@ -59,44 +48,29 @@ class SnapshotChanged(RuntimeError):
 
 
 class WarehouseSource:
-    """Snapshots of the active dbt target, read through `sqlrec.warehouse`."""
+    """Snapshots of a dbt target (default: the active one), read through `sqlrec.warehouse`.
+
+    The warehouse is connected on first use, so that a broken profile shows as a failed
+    reload, not as a service that cannot start.
+    """
 
     def __init__(self, target: str | None = None):
         self.target = target or project.active_target()
+        self._warehouse: warehouse.Warehouse | None = None
+
+    @property
+    def warehouse(self) -> warehouse.Warehouse:
+        if self._warehouse is None:
+            self._warehouse = warehouse.connect(self.target)
+        return self._warehouse
 
     def build_state(self) -> BuildState:
-        marker = build_marker.read_build_marker(self.target)
-        if self.target != "duckdb":
-            # No file to watch: the marker (a table row) is the only signal of a new build.
-            return BuildState(
-                version=marker.version if marker else None,
-                built_at=marker.built_at if marker else None,
-                signature=(marker.version if marker else None,), finished=True,
-                writer_active=False)
-        database = project.duckdb_path()
-        try:
-            stat = database.stat()
-        except OSError:
-            return BuildState(None, None, (None, None), finished=False, writer_active=False)
-        writer_active = database.with_name(database.name + ".wal").exists()
-        marker_mtime = _mtime_ns(build_marker.marker_path(self.target))
-        signature = (marker.version if marker else None, stat.st_mtime_ns, stat.st_size)
-        if marker is not None and marker_mtime is not None and marker_mtime >= stat.st_mtime_ns:
-            return BuildState(marker.version, marker.built_at, signature, finished=True,
-                              writer_active=writer_active)
-        modified = dt.datetime.fromtimestamp(stat.st_mtime_ns / 1e9, dt.UTC)
-        return BuildState(
-            version=f"file-{modified:%Y%m%dT%H%M%S.%fZ}-{stat.st_size}", built_at=modified,
-            signature=signature, finished=False, writer_active=writer_active)
+        return self.warehouse.build_state()
 
     def load(self, state: BuildState) -> Snapshot:
         if state.version is None:
-            raise FileNotFoundError(
-                f"nothing built yet for target {self.target!r}"
-                + (f" (no DuckDB database at {project.duckdb_path()})"
-                   if self.target == "duckdb" else "")
-                + "; run `sqlrec build`")
-        snapshot = load_snapshot(warehouse.connect(self.target), version=state.version,
+            raise FileNotFoundError(self.warehouse.not_built_message())
+        snapshot = load_snapshot(self.warehouse, version=state.version,
                                  built_at=state.built_at, signature=state.signature)
         if self.build_state().signature != state.signature:
             raise SnapshotChanged("the warehouse changed while it was read; retrying later")
@@ -209,9 +183,3 @@ class SnapshotStore:
             logger.error("sqlrec serve: reload failed, still serving %s: %s",
                          self.current.info.version, message)
 
-
-def _mtime_ns(path: Path) -> int | None:
-    try:
-        return path.stat().st_mtime_ns
-    except OSError:
-        return None

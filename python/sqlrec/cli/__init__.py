@@ -1,0 +1,41 @@
+"""The `sqlrec` command line: thin commands that parse their options, call one library function
+and print what it did.
+
+Every command module adds its sub-commands with ``add_<verb>(subparsers)``, which sets ``func``
+to ``<verb>_command(args)``; options that several commands take are defined once in `options`.
+Heavy imports stay inside the command functions so that ``sqlrec --help`` is instant. Nothing
+outside this package imports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sqlrec.cli import build, data, evaluate, serve, train, trino
+from sqlrec.errors import UserError
+
+# in the order `sqlrec --help` lists them
+COMMANDS = (data.add_generate, build.add_build, build.add_demo, serve.add_serve, trino.add_trino,
+            train.add_train, build.add_refresh, evaluate.add_evaluate, evaluate.add_tune,
+            data.add_movielens)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sqlrec",
+        description="SQL-first recommender: dbt models, an ALS step and an HTTP lookup service.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add_command in COMMANDS:
+        add_command(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UserError as error:
+        print(f"sqlrec: error: {error}", file=sys.stderr)
+        return 2

@@ -1,0 +1,88 @@
+"""`sqlrec build` (dbt on a lake), `sqlrec refresh` (build, train, build the blend) and
+`sqlrec demo` (the whole job on demo data)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from sqlrec.cli import options
+
+
+def add_build(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "build",
+        help="run `dbt build` (models and tests) on a lake",
+        description="Run `dbt build` on the lake: staging, intermediate models, marts and tests.",
+    )
+    options.add(parser, options.LAKE)
+    parser.add_argument("--full-refresh", action="store_true", help="rebuild incremental models")
+    options.add(parser, options.VARS)
+    parser.add_argument("--select", help="dbt node selection, e.g. +item_similarity")
+    options.add(parser, options.QUIET)
+    parser.set_defaults(func=build_command)
+
+
+def build_command(args: argparse.Namespace) -> int:
+    from sqlrec.pipeline.build import build
+
+    lake, extra_vars = options.lake(args), options.dbt_vars(args)
+    started = time.perf_counter()
+    marker = build(lake, full_refresh=args.full_refresh, extra_vars=extra_vars,
+                   select=args.select, quiet=args.quiet)
+    print(f"sqlrec build: built {lake} in {time.perf_counter() - started:.1f} s; build "
+          f"marker: {marker}")
+    return 0
+
+
+def add_refresh(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "refresh",
+        help="dbt build, sqlrec train, dbt build: the scores, the factors, then the blend",
+        description="The whole personalised pipeline in order: `dbt build` (with half_life_days "
+        "from the parameters file when it has one), `sqlrec train`, then `dbt build` of "
+        "the models that read the ALS tables (the blend in user_recommendations).",
+    )
+    options.add(parser, options.LAKE, options.VARS, *options.TRAINING)
+    parser.set_defaults(func=refresh_command)
+
+
+def refresh_command(args: argparse.Namespace) -> int:
+    from sqlrec.pipeline.build import refresh
+    from sqlrec.recommend.params import provenance
+
+    lake, extra_vars = options.lake(args), options.dbt_vars(args)
+    params, source = options.training_params(args)
+    started = time.perf_counter()
+    refresh(lake, params, extra_vars=extra_vars, device=args.device, k=args.k,
+            num_threads=args.threads, quiet=args.quiet, echo=print,
+            details=provenance(source))
+    print(f"sqlrec refresh: built, trained and blended {lake} in "
+          f"{time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def add_demo(subparsers: argparse._SubParsersAction) -> None:
+    from sqlrec.pipeline.demo import DEMO_SIZE
+
+    parser = subparsers.add_parser(
+        "demo",
+        help="the main job on demo data: generate (if needed), build, train, show results",
+        description="Generate a demo lake unless one exists, run the dbt project on DuckDB, "
+        "train ALS, build the blend and print a sample of 'viewed together' and 'for you'.",
+    )
+    options.add(parser, options.LAKE)
+    parser.add_argument("--events", type=int, default=DEMO_SIZE["events"],
+                        help="events to generate when the lake is empty (default %(default)s)")
+    options.add(parser, options.QUIET)
+    parser.set_defaults(func=demo_command)
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    from sqlrec.pipeline import demo
+
+    demo.demo(options.lake(args), events=args.events, quiet=args.quiet, echo=print)
+    for title, sample in demo.samples():
+        print(f"\n== {title} ==")
+        print(sample.to_string(index=False))
+    return 0

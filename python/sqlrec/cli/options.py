@@ -1,0 +1,106 @@
+"""The options more than one command takes, each defined once, and how their values are read.
+
+A command adds them with ``add(parser, LAKE, VARS, QUIET)``; ``LAKE.with_help(...)`` changes
+only the help text where a command means something more specific.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlrec.errors import UserError
+from sqlrec.recommend.als import DEVICES
+from sqlrec.recommend.train import DEFAULT_K
+
+if TYPE_CHECKING:
+    from sqlrec.recommend.params import AlsParams
+
+
+@dataclass(frozen=True)
+class Option:
+    """One command-line option: its flags and `add_argument`'s keywords."""
+
+    flags: tuple[str, ...]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def with_help(self, text: str) -> Option:
+        return dataclasses.replace(self, settings={**self.settings, "help": text})
+
+
+def option(*flags: str, **settings: Any) -> Option:
+    return Option(flags, settings)
+
+
+def add(parser: argparse.ArgumentParser, *options: Option) -> None:
+    for each in options:
+        parser.add_argument(*each.flags, **each.settings)
+
+
+LAKE = option("--lake", type=Path, default=None,
+              help="the Parquet lake (default: env SQLREC_LAKE or data/lake in the project)")
+VARS = option("--vars", default="{}", help="more dbt vars, as JSON or YAML text")
+DEVICE = option("--device", choices=DEVICES, default="auto",
+                help="auto: the GPU when implicit.gpu.HAS_CUDA, else the CPU")
+PARAMS = option("--params", type=Path, default=None,
+                help="parameters file (default: $SQLREC_ALS_PARAMS or data/als_params.json, "
+                "written by `sqlrec tune`)")
+QUIET = option("--quiet", action="store_true",
+               help="no progress bars and no dbt output (shown only when dbt fails); the "
+               "summary of what was done still prints")
+MOVIELENS = option("--movielens", action="store_true",
+                   help="use MovieLens-100k (from the recbole wheel) instead of the events of "
+                   "the active warehouse")
+
+# what `sqlrec train` and `sqlrec refresh` take on top of the parameters file
+FACTORS = option("--factors", type=int)
+REGULARIZATION = option("--regularization", type=float)
+ALPHA = option("--alpha", type=float, help="confidence = 1 + alpha * score")
+ITERATIONS = option("--iterations", type=int)
+RANDOM_STATE = option("--random-state", type=int)
+K = option("--k", type=int, default=DEFAULT_K,
+           help="recommendations per user and similar items per item (default %(default)s)")
+THREADS = option("--threads", type=int, default=0,
+                 help="CPU threads for implicit (0 = every core)")
+TRAINING = (DEVICE, PARAMS, FACTORS, REGULARIZATION, ALPHA, ITERATIONS, RANDOM_STATE, K,
+            THREADS, QUIET)
+
+
+def lake(args: argparse.Namespace) -> Path:
+    """--lake, else SQLREC_LAKE, else data/lake in the project."""
+    from sqlrec import project
+
+    return args.lake or project.default_lake_dir()
+
+
+def dbt_vars(args: argparse.Namespace) -> dict[str, Any]:
+    """--vars as a mapping (JSON is YAML too); UserError for anything else."""
+    import yaml
+
+    extra_vars = yaml.safe_load(args.vars) or {}
+    if not isinstance(extra_vars, dict):
+        raise UserError(f"--vars must be a mapping, got {args.vars!r}")
+    return extra_vars
+
+
+def saved_params(args: argparse.Namespace) -> tuple[AlsParams, Path | None]:
+    """The parameters of --params (an error when that file is missing), else the default
+    file's, else the defaults; and the file they came from."""
+    from sqlrec.recommend.params import load_params
+
+    params, source = load_params(args.params)
+    if args.params and source is None:
+        raise UserError(f"no parameters file at {args.params}")
+    return params, source
+
+
+def training_params(args: argparse.Namespace) -> tuple[AlsParams, Path | None]:
+    """The saved parameters with the TRAINING options given on the command line on top."""
+    params, source = saved_params(args)
+    params = params.with_overrides(factors=args.factors, regularization=args.regularization,
+                                   alpha=args.alpha, iterations=args.iterations,
+                                   random_state=args.random_state)
+    return params, source

@@ -1,0 +1,52 @@
+"""The events an evaluation or a search runs on: MovieLens-100k, or the valid events that dbt
+staged in a warehouse."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlrec.errors import UserError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sqlrec.warehouse import Warehouse
+
+MOVIELENS = "movielens-100k"
+WAREHOUSE = "warehouse"
+
+
+def load_events(*, movielens: bool = False, store: Warehouse | None = None,
+                ) -> tuple[pd.DataFrame, str]:
+    """Events to evaluate or tune on, and the dataset's name: MovieLens-100k, or the valid events
+    that dbt staged in the warehouse (``stg_lake__events`` without reject_reason; default: the
+    active target's)."""
+    if movielens:
+        from sqlrec.data import movielens as ml
+
+        return ml.load_events(), MOVIELENS
+    from sqlrec import warehouse
+
+    store = store or warehouse.connect()
+    if not store.table_exists("stg_lake__events"):
+        raise UserError("no stg_lake__events in the warehouse; run `sqlrec build` first (or use "
+                        "--movielens)")
+    events = store.query(
+        "select event_id, user_id, item_id, event_type, event_at from stg_lake__events "
+        "where reject_reason is null"
+    ).to_pandas()
+    if events.empty:
+        raise UserError("stg_lake__events holds no valid events; nothing to evaluate")
+    return events, WAREHOUSE
+
+
+def load_catalogue(store: Warehouse | None = None) -> pd.DataFrame | None:
+    """The staged item catalogue of the warehouse (default: the active target's), or None when
+    there is none."""
+    from sqlrec import warehouse
+
+    store = store or warehouse.connect()
+    if not store.table_exists("stg_lake__items"):
+        return None
+    catalogue = store.read_table("stg_lake__items").to_pandas()
+    return None if catalogue.empty else catalogue

@@ -1,0 +1,74 @@
+"""`build`: the dbt project on a lake, then the build marker the HTTP service waits for.
+`refresh`: the whole personalised job in order: build (the scores), train ALS, build the
+models that read the ALS tables (the blend in user_recommendations)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlrec import project, warehouse
+from sqlrec.data.lake import has_event_files
+from sqlrec.errors import UserError
+from sqlrec.pipeline.dbt import run_dbt
+
+if TYPE_CHECKING:
+    from sqlrec.recommend.params import AlsParams
+    from sqlrec.recommend.train import TrainResult
+
+# the ALS sources and what reads them: the staged ALS view, the blend and their tests
+ALS_MODELS = "source:als+"
+
+
+def build(lake_dir: Path, *, full_refresh: bool = False, extra_vars: dict | None = None,
+          select: str | None = None, quiet: bool = False, target: str | None = None,
+          store: warehouse.Warehouse | None = None,
+          env_overrides: dict[str, str] | None = None) -> Path | str:
+    """Run `dbt build` on a lake, then write the build marker; return where the marker went.
+
+    Raises UserError naming the path when the lake holds no events. ``target`` is the dbt target
+    (default: the active one); ``store`` the warehouse that dbt writes (default: the target's),
+    which gets the marker; ``env_overrides`` go to the dbt process alone (see `run_dbt`).
+    """
+    lake_dir = Path(lake_dir)
+    if not has_event_files(lake_dir):
+        raise UserError(
+            f"no event files under {lake_dir / 'events'} (expected "
+            f"{lake_dir / 'events' / 'event_date=YYYY-MM-DD' / '*.parquet'}); "
+            f"generate demo data with `sqlrec generate --out {lake_dir}`"
+        )
+    command = ["build"]
+    if full_refresh:
+        command.append("--full-refresh")
+    if select:
+        command += ["--select", select]
+    run_dbt(command, dbt_vars={**project.lake_vars(lake_dir), **(extra_vars or {})},
+            target=target, quiet=quiet, env_overrides=env_overrides)
+    # only after every table is in place: the HTTP service reloads when this marker changes
+    return (store or warehouse.connect(target)).write_build_marker("build")
+
+
+def refresh(lake_dir: Path, params: AlsParams, *, extra_vars: dict[str, Any] | None = None,
+            device: str = "auto", k: int | None = None, num_threads: int = 0,
+            quiet: bool = False, details: dict[str, Any] | None = None,
+            echo: Callable[[str], None] | None = None) -> TrainResult:
+    """dbt build (with the parameters' half_life_days unless the vars give one), train, then
+    dbt build of the models that read the ALS tables. ``echo`` receives the training's summary
+    line as soon as it is known."""
+    from sqlrec.recommend.train import DEFAULT_K, train
+
+    extra_vars = dict(extra_vars or {})
+    if params.half_life_days is not None:
+        extra_vars.setdefault("half_life_days", params.half_life_days)
+    build(lake_dir, extra_vars=extra_vars, quiet=quiet)
+    # The run records the half-life only when it knows the scores were built with it.
+    trained_params = dataclasses.replace(params, half_life_days=extra_vars.get("half_life_days"))
+    result = train(warehouse.connect(), trained_params, device=device,
+                   k=DEFAULT_K if k is None else k, show_progress=not quiet,
+                   num_threads=num_threads, details=details)
+    if echo is not None:
+        echo(result.summary())
+    build(lake_dir, extra_vars=extra_vars, select=ALS_MODELS, quiet=quiet)
+    return result

@@ -1,0 +1,225 @@
+"""The `sqlrec train` step: ALS factors on the user–item scores, written back as tables.
+
+The step reads w(u,i) (``int_user_item_scores.score``) from a warehouse, builds the CSR matrix
+(`sqlrec.recommend.matrix`), fits ALS (`sqlrec.recommend.als`) and precomputes, in batches of
+users or items so that no users × items matrix ever exists:
+
+- ``als_user_recommendations(user_id, item_id, score, rank)``: top-k per user, never an item the
+  user already has a score for, never an unavailable item;
+- ``als_similar_items(item_id, similar_item_id, score, rank)``: nearest available items by the
+  cosine of their factors (positive cosines only, never the item itself);
+- ``model_runs``: one `ModelRun` row per run (parameters as JSON, device, sizes, seconds,
+  metrics as JSON when an evaluation computed them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlrec.errors import UserError
+from sqlrec.recommend import als
+from sqlrec.recommend.matrix import SCORES_TABLE, InteractionMatrix, interaction_matrix
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+    from sqlrec.recommend.params import AlsParams
+    from sqlrec.warehouse import Warehouse
+
+ITEMS_TABLE = "int_items_enriched"
+RECOMMENDATIONS_TABLE = "als_user_recommendations"
+SIMILAR_ITEMS_TABLE = "als_similar_items"
+RUNS_TABLE = "model_runs"
+DEFAULT_K = 50
+# the two key columns of each ranked table
+RANKED_KEYS = {
+    RECOMMENDATIONS_TABLE: ("user_id", "item_id"),
+    SIMILAR_ITEMS_TABLE: ("item_id", "similar_item_id"),
+}
+
+
+def _column(arrow_type: str):
+    """A field of a table row: its Arrow type (an alias pyarrow knows) in the metadata."""
+    return field(metadata={"arrow_type": arrow_type})
+
+
+@dataclass
+class ModelRun:
+    """One row of ``model_runs``: the fields are the table's columns, in order, with their types
+    fixed so that appends always line up."""
+
+    run_id: str = _column("string")
+    trained_at: dt.datetime | None = _column("timestamp[us]")  # UTC, naive; None until written
+    params: str = _column("string")  # JSON: the parameters, k and where they came from
+    device: str = _column("string")
+    users: int = _column("int64")
+    items: int = _column("int64")
+    nnz: int = _column("int64")
+    fit_seconds: float = _column("double")
+    seconds_per_iteration: float = _column("double")
+    seconds: float | None = _column("double")  # the whole step; None until it ends
+    metrics: str | None = _column("string")  # JSON, when an evaluation scored the run
+
+    @classmethod
+    def schema(cls) -> pa.Schema:
+        import pyarrow as pa
+
+        return pa.schema([(column.name, pa.type_for_alias(column.metadata["arrow_type"]))
+                          for column in dataclasses.fields(cls)])
+
+    def to_table(self) -> pa.Table:
+        import pyarrow as pa
+
+        return pa.Table.from_pylist([dataclasses.asdict(self)], schema=self.schema())
+
+
+@dataclass
+class TrainResult:
+    """What one training run produced: the model, its matrix, its model_runs row and the rows
+    written per table (none when nothing was written)."""
+
+    model: Any
+    data: InteractionMatrix
+    run: ModelRun
+    written: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """The one line that says what the run wrote, where, and how long it took."""
+        run = self.run
+        return (f"sqlrec train: wrote {self.written[RECOMMENDATIONS_TABLE]:,} rows to "
+                f"{RECOMMENDATIONS_TABLE}, {self.written[SIMILAR_ITEMS_TABLE]:,} to "
+                f"{SIMILAR_ITEMS_TABLE} and run {run.run_id} to {RUNS_TABLE} in "
+                f"{run.seconds:.1f} s (fit {run.fit_seconds:.1f} s, "
+                f"{run.seconds_per_iteration:.2f} s/iteration)")
+
+
+def unavailable_items(store: Warehouse, item_ids: pa.Array) -> np.ndarray:
+    """Column numbers of the matrix's items that the catalogue marks unavailable."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    if not store.table_exists(ITEMS_TABLE):
+        return np.zeros(0, dtype=np.int32)
+    items = store.read_table(ITEMS_TABLE, ["item_id", "is_available"])
+    sold_out = items.filter(pc.equal(items["is_available"], False))["item_id"]
+    positions = pc.index_in(sold_out.cast(item_ids.type), value_set=item_ids)
+    return np.asarray(positions.drop_null().to_numpy(), dtype=np.int32)
+
+
+def train(store: Warehouse, params: AlsParams, *, device: str = "auto", k: int = DEFAULT_K,
+          show_progress: bool = True, num_threads: int = 0, write: bool = True,
+          record: bool = True, details: dict[str, Any] | None = None) -> TrainResult:
+    """The whole step: read the scores, fit, precompute both tables, append a model_runs row.
+
+    ``write=False`` stops after the fit (nothing is written); ``record=False`` writes the tables
+    but leaves the model_runs row to the caller (`record_run`), who may add metrics to it.
+    ``details`` go into the run's params JSON (where the parameters came from, for instance).
+    ``show_progress`` prints what is trained and shows progress bars; `TrainResult.summary`
+    says what was written.
+    """
+    from tqdm.auto import tqdm
+
+    started = time.perf_counter()
+    device = als.resolve_device(device)
+    if k < 1:
+        raise UserError(f"--k must be at least 1, got {k}")
+    if not store.table_exists(SCORES_TABLE):
+        raise UserError(f"table {SCORES_TABLE} not found; run `sqlrec build` (dbt build) before "
+                        "`sqlrec train`")
+    data = interaction_matrix(store.read_table(SCORES_TABLE, ["user_id", "item_id", "score"]))
+    users, items = data.matrix.shape
+    if show_progress:
+        print(f"sqlrec train: {users:,} users x {items:,} items, {data.nnz:,} scores; "
+              f"ALS on the {device.upper()} with {json.dumps(params.model_params())}")
+    fit_started = time.perf_counter()
+    model = als.fit(data.matrix, params, device=device, show_progress=show_progress,
+                    num_threads=num_threads)
+    fit_seconds = time.perf_counter() - fit_started
+
+    run = ModelRun(
+        run_id=uuid.uuid4().hex,
+        trained_at=None,
+        params=json.dumps({**params.model_params(), "half_life_days": params.half_life_days,
+                           "k": k, **(details or {})}, sort_keys=True),
+        device=device,
+        users=users,
+        items=items,
+        nnz=data.nnz,
+        fit_seconds=fit_seconds,
+        seconds_per_iteration=fit_seconds / max(params.iterations, 1),
+        seconds=None,
+        metrics=None,
+    )
+    result = TrainResult(model, data, run)
+    if not write:
+        run.seconds = time.perf_counter() - started
+        return result
+
+    unavailable = unavailable_items(store, data.item_ids)
+    with tqdm(total=int((data.matrix.getnnz(axis=1) > 0).sum()), unit="user",
+              desc=RECOMMENDATIONS_TABLE, disable=not show_progress) as progress:
+        reader = _ranked_reader(
+            RECOMMENDATIONS_TABLE,
+            als.recommend_batches(model, data.matrix, k, unavailable=unavailable),
+            data.user_ids, data.item_ids, progress)
+        result.written[RECOMMENDATIONS_TABLE] = store.write_table(RECOMMENDATIONS_TABLE, reader)
+    with tqdm(total=items, unit="item", desc=SIMILAR_ITEMS_TABLE,
+              disable=not show_progress) as progress:
+        reader = _ranked_reader(
+            SIMILAR_ITEMS_TABLE,
+            als.similar_item_batches(model, items, k, unavailable=unavailable),
+            data.item_ids, data.item_ids, progress)
+        result.written[SIMILAR_ITEMS_TABLE] = store.write_table(SIMILAR_ITEMS_TABLE, reader)
+
+    run.trained_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    run.seconds = time.perf_counter() - started
+    if record:
+        record_run(store, run)
+    return result
+
+
+def record_run(store: Warehouse, run: ModelRun, metrics: dict[str, Any] | None = None) -> None:
+    """Append a run (with evaluation metrics, when given) to model_runs."""
+    if metrics is not None:
+        run = dataclasses.replace(run, metrics=json.dumps(metrics, sort_keys=True))
+    store.write_table(RUNS_TABLE, run.to_table(), mode="append")
+
+
+def _ranked_batch(left_ids: pa.Array, right_ids: pa.Array, names: tuple[str, str],
+                  left: np.ndarray, right: np.ndarray, scores: np.ndarray) -> pa.RecordBatch:
+    """One batch of (left id, right id, score, rank) rows from aligned index arrays."""
+    import numpy as np
+    import pyarrow as pa
+
+    starts = np.r_[True, left[1:] != left[:-1]] if len(left) else np.zeros(0, dtype=bool)
+    group = np.cumsum(starts) - 1
+    first_of_group = np.flatnonzero(starts)
+    rank = np.arange(len(left)) - first_of_group[group] + 1 if len(left) else np.zeros(0)
+    return pa.record_batch({
+        names[0]: left_ids.take(pa.array(left, type=pa.int32())),
+        names[1]: right_ids.take(pa.array(right, type=pa.int32())),
+        "score": pa.array(scores.astype(np.float64)),
+        "rank": pa.array(rank.astype(np.int32)),
+    })
+
+
+def _ranked_reader(table: str, batches, left_ids, right_ids, progress) -> pa.RecordBatchReader:
+    import pyarrow as pa
+
+    names = RANKED_KEYS[table]
+    schema = pa.schema([(names[0], pa.string()), (names[1], pa.string()),
+                        ("score", pa.float64()), ("rank", pa.int32())])
+
+    def generate():
+        for done, left, right, scores in batches:
+            progress.update(done)
+            yield _ranked_batch(left_ids, right_ids, names, left, right, scores)
+
+    return pa.RecordBatchReader.from_batches(schema, generate())

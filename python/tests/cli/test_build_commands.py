@@ -1,0 +1,66 @@
+"""`sqlrec build`, `sqlrec refresh` and `sqlrec demo`: what they pass on and what they print."""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+from sqlrec import cli
+from sqlrec.recommend.params import AlsParams, save_params
+
+
+def test_build_of_a_missing_lake_names_the_path_without_a_traceback(tmp_path, capsys):
+    missing = tmp_path / "no-such-lake"
+    assert cli.main(["build", "--lake", str(missing)]) == 2
+    error = capsys.readouterr().err
+    assert str(missing / "events") in error
+    assert "Traceback" not in error
+
+
+def test_cli_rejects_vars_that_are_not_a_mapping(small_lake, capsys):
+    assert cli.main(["build", "--lake", str(small_lake), "--vars", "[1, 2]"]) == 2
+    assert "--vars must be a mapping" in capsys.readouterr().err
+
+
+def test_refresh_builds_trains_and_builds_the_blend_with_the_saved_half_life(tmp_path,
+                                                                            monkeypatch, capsys):
+    params_file = tmp_path / "params.json"
+    save_params(AlsParams(half_life_days=12.0), params_file)
+    calls = []
+
+    def fake_build(lake, **kw):
+        calls.append(("build", kw))
+
+    def fake_train(store, params, **kw):
+        calls.append(("train", params, kw))
+        return SimpleNamespace(summary=lambda: "sqlrec train: wrote nothing (a fake)")
+
+    monkeypatch.setattr("sqlrec.pipeline.build.build", fake_build)
+    monkeypatch.setattr("sqlrec.recommend.train.train", fake_train)
+
+    assert cli.main(["refresh", "--lake", str(tmp_path), "--params", str(params_file),
+                     "--vars", "{top_k: 5}", "--quiet", "--k", "7"]) == 0
+
+    assert [call[0] for call in calls] == ["build", "train", "build"]
+    assert calls[0][1]["extra_vars"] == {"top_k": 5, "half_life_days": 12.0}
+    assert calls[0][1]["quiet"] is True
+    assert calls[1][1].half_life_days == 12.0
+    assert (calls[1][2]["k"], calls[1][2]["show_progress"]) == (7, False)
+    assert calls[1][2]["details"] == {"params_file": str(params_file)}
+    assert calls[2][1]["select"] == "source:als+"
+    # --quiet hides progress, never the summaries
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "sqlrec train: wrote nothing (a fake)"
+    assert printed[1].startswith(f"sqlrec refresh: built, trained and blended {tmp_path} in ")
+
+
+def test_demo_builds_a_given_lake_and_prints_both_surfaces(small_lake, capfd):
+    assert cli.main(["demo", "--lake", str(small_lake)]) == 0
+    printed = capfd.readouterr().out
+    assert "generating" not in printed  # the given lake is used as it is
+    assert "== Viewed together" in printed and "== For you" in printed
+    assert "item_similarity" in printed  # the sources table names where lists come from
+    # the demo trains ALS too: the blend's sources table has an als row (users, rows)
+    assert re.search(r"^\s*als\s+\d+\s+\d+$", printed, re.MULTILINE)
+    assert re.search(r"^sqlrec train: wrote [\d,]+ rows to als_user_recommendations", printed,
+                     re.MULTILINE)

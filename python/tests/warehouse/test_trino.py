@@ -1,0 +1,377 @@
+"""The dbt project on Trino gives the tables it gives on DuckDB; the Python steps (ALS training,
+the service) read and write Trino.
+
+One local Trino (see trino_local/test_server.py; downloaded once into ~/.cache/sqlrec/trino/476) is
+started for this module. A small generated lake is built on DuckDB and, unchanged, with
+`dbt build --target trino`: the lake becomes external Hive tables in the `lake` catalog (the
+project's on-run-start hook), dbt's tables go to the `iceberg` catalog, and every model, data
+test and unit test runs there. The marts must match: the same rows, scores within 1e-9
+(relative), the same ranks except among tied scores (the engines sum floats in different orders).
+
+Set SQLREC_SKIP_TRINO=1 to skip this, which is reported loudly; a missing Java 24+ or Maven is a
+failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import math
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from fastapi.testclient import TestClient
+
+from sqlrec import project, warehouse
+from sqlrec.errors import UserError
+from sqlrec.pipeline.build import build
+from sqlrec.pipeline.dbt import run_dbt
+from sqlrec.recommend.params import AlsParams
+from sqlrec.recommend.train import train
+from sqlrec.service.app import create_app
+from sqlrec.service.reloading import SnapshotStore, WarehouseSource
+from sqlrec.service.settings import ServiceSettings
+from sqlrec.trino_local.server import TrinoServer
+from sqlrec.warehouse.duckdb import DuckDBWarehouse
+from sqlrec.warehouse.trino import TrinoWarehouse
+
+from helpers import PROJECT_DIR, SKIP_TRINO, build_into, free_port, read_table, skip_trino_loudly
+
+RELATIVE_TOLERANCE = 1e-9
+
+
+
+@pytest.fixture(scope="module")
+def trino(request, tmp_path_factory):
+    if SKIP_TRINO:
+        skip_trino_loudly(request, "the dbt-on-Trino tests")
+    run_dir = tmp_path_factory.mktemp("trino-dbt-run")
+    # generous timeout: on a busy 2-core box start-up has taken over 3 minutes (usually ~30 s)
+    server = TrinoServer(port=free_port(), run_dir=run_dir, heap="3G", startup_timeout=600)
+    with server:
+        print(f"Trino started in {server.startup_seconds:.1f} s", file=sys.__stderr__)
+        yield server
+
+
+@pytest.fixture(scope="module")
+def profiles(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("trino-profiles")
+    shutil.copyfile(PROJECT_DIR / "profiles.yml.example", folder / "profiles.yml")
+    return folder
+
+
+@contextlib.contextmanager
+def trino_env(trino: TrinoServer, profiles: Path, schema: str):
+    """The environment of `dbt --target trino` against the local server (as a user sets it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DBT_PROFILES_DIR", str(profiles))
+        patch.setenv("SQLREC_TRINO_HOST", trino.host)
+        patch.setenv("SQLREC_TRINO_PORT", str(trino.port))
+        patch.setenv("SQLREC_TRINO_SCHEMA", schema)
+        patch.setenv("SQLREC_TRINO_CATALOG", "iceberg")
+        patch.setenv("SQLREC_TRINO_AUTH", "none")
+        yield
+
+
+def trino_build(trino: TrinoServer, profiles: Path, lake: Path, schema: str, lake_schema: str,
+                command: list[str] | None = None) -> float:
+    """`dbt build --target trino` of a lake; the seconds it took."""
+    started = time.perf_counter()
+    with trino_env(trino, profiles, schema):
+        run_dbt(command or ["build"], target="trino", quiet=True,
+                dbt_vars={**project.lake_vars(lake), "lake_schema": lake_schema})
+    return time.perf_counter() - started
+
+
+def trino_table(trino: TrinoServer, schema: str, name: str) -> pd.DataFrame:
+    with contextlib.closing(trino.connect(catalog="iceberg", schema=schema)) as conn:
+        cursor = conn.cursor()
+        cursor.execute(f"select * from {name}")
+        rows = cursor.fetchall()
+        columns = [column[0] for column in cursor.description]
+    return pd.DataFrame(rows, columns=columns)
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory) -> Path:
+    from sqlrec.data.generate import generate_lake
+
+    folder = tmp_path_factory.mktemp("trino-lake")
+    generate_lake(folder, users=1_200, items=300, events=25_000, days=10, seed=11,
+                  bad_rows=24, overwrite=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def duckdb_file(lake, profiles, tmp_path_factory) -> Path:
+    database = tmp_path_factory.mktemp("trino-duckdb") / "sqlrec.duckdb"
+    started = time.perf_counter()
+    with pytest.MonkeyPatch.context() as patch:
+        # a module fixture comes before the autouse isolated profile: name the profile here
+        patch.setenv("DBT_PROFILES_DIR", str(profiles))
+        patch.setenv("SQLREC_TARGET", "duckdb")
+        build_into(database, lake, patch)
+    print(f"DuckDB build: {time.perf_counter() - started:.1f} s", file=sys.__stderr__)
+    return database
+
+
+@pytest.fixture(scope="module")
+def trino_schema(trino, profiles, lake) -> str:
+    seconds = trino_build(trino, profiles, lake, "compare", "lake_compare")
+    print(f"Trino build: {seconds:.1f} s", file=sys.__stderr__)
+    return "compare"
+
+
+def assert_same_ranked_lists(duck: pd.DataFrame, trino: pd.DataFrame, group: list[str],
+                             key: str, also_equal: tuple[str, ...] = (),
+                             tolerance: float = RELATIVE_TOLERANCE) -> None:
+    """The same lists: per group the same length and, rank by rank, the same score (relative
+    1e-9); a rank may hold another key than on DuckDB only where its score is tied with another
+    row of the list (floats summed in another order may break an exact tie either way)."""
+    columns = [*group, key, "score", "rank", *also_equal]
+    duck = duck[columns].copy()
+    trino = trino[columns].copy()
+    for frame in (duck, trino):
+        for column in group:
+            frame[column] = frame[column].fillna("<null>")
+        frame["rank"] = frame["rank"].astype("int64")
+        frame["score"] = frame["score"].astype("float64")
+    assert len(duck) > 0
+    assert len(trino) == len(duck)
+
+    by_rank = duck.merge(trino, on=[*group, "rank"], how="outer", suffixes=("_duck", "_trino"),
+                         indicator=True)
+    assert (by_rank["_merge"] == "both").all(), "lists of different lengths or rank gaps"
+    scale = by_rank[["score_duck", "score_trino"]].abs().max(axis=1)
+    off = (by_rank["score_duck"] - by_rank["score_trino"]).abs() > tolerance * scale
+    assert not off.any(), f"scores differ:\n{by_rank[off].head(10)}"
+
+    swapped = by_rank[by_rank[f"{key}_duck"] != by_rank[f"{key}_trino"]]
+    for _, row in swapped.iterrows():
+        same_list = duck
+        for column in group:
+            same_list = same_list[same_list[column] == row[column]]
+        tied = (same_list["score"] - row["score_duck"]).abs() <= tolerance * abs(
+            row["score_duck"])
+        assert tied.sum() >= 2, f"a different item at an untied rank:\n{row}"
+    assert len(swapped) <= max(2, len(duck) // 100), f"too many tie swaps: {len(swapped)}"
+
+    by_key = duck.merge(trino, on=[*group, key], suffixes=("_duck", "_trino"))
+    for column in also_equal:
+        differs = by_key[f"{column}_duck"] != by_key[f"{column}_trino"]
+        assert not differs.any(), f"{column} differs:\n{by_key[differs].head(10)}"
+
+
+def test_item_similarity_matches_duckdb(duckdb_file, trino, trino_schema):
+    duck = read_table(duckdb_file, "item_similarity", "item_id, rank")
+    assert_same_ranked_lists(duck, trino_table(trino, trino_schema, "item_similarity"),
+                             ["item_id"], "similar_item_id")
+
+
+def test_popular_items_match_duckdb(duckdb_file, trino, trino_schema):
+    duck = read_table(duckdb_file, "popular_items", "scope, category, rank")
+    assert set(duck["scope"]) == {"global", "category"}
+    assert_same_ranked_lists(duck, trino_table(trino, trino_schema, "popular_items"),
+                             ["scope", "category"], "item_id", also_equal=("user_count",))
+
+
+def test_user_recommendations_match_duckdb(duckdb_file, trino, trino_schema):
+    duck = read_table(duckdb_file, "user_recommendations", "user_id, rank")
+    assert_same_ranked_lists(duck, trino_table(trino, trino_schema, "user_recommendations"),
+                             ["user_id"], "item_id", also_equal=("source",))
+
+
+def test_rejects_and_scores_match_duckdb(duckdb_file, trino, trino_schema):
+    columns = ["reason", "event_date", "event_id", "user_id", "item_id", "event_type"]
+    rejected = []
+    for frame in (read_table(duckdb_file, "events_rejected", "reason"),
+                  trino_table(trino, trino_schema, "events_rejected")):
+        frame = frame[columns].copy()
+        frame["event_date"] = pd.to_datetime(frame["event_date"]).dt.strftime("%Y-%m-%d")
+        rejected.append(sorted(frame.astype(str).itertuples(index=False)))
+    assert len(rejected[0]) > 0
+    assert rejected[0] == rejected[1]
+
+    duck = read_table(duckdb_file, "int_user_item_scores", "user_id, item_id")
+    other = trino_table(trino, trino_schema, "int_user_item_scores")
+    merged = duck.merge(other, on=["user_id", "item_id"], suffixes=("_duck", "_trino"))
+    assert len(merged) == len(duck) == len(other) > 0
+    assert (merged["event_count_duck"] == merged["event_count_trino"]).all()
+    for column in ("interaction_strength", "score"):
+        assert ((merged[f"{column}_duck"] - merged[f"{column}_trino"]).abs()
+                <= RELATIVE_TOLERANCE * merged[f"{column}_duck"].abs()).all(), column
+
+
+# ----------------------------------------------------------- the Python steps on Trino
+
+@contextlib.contextmanager
+def python_step_env(trino: TrinoServer, profiles: Path, schema: str,
+                    staging_dir: Path | None = None):
+    """The environment in which `sqlrec train` / `sqlrec serve` use the trino target."""
+    with trino_env(trino, profiles, schema), pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SQLREC_TARGET", "trino")
+        if staging_dir is None:
+            patch.delenv("SQLREC_TRINO_STAGING_DIR", raising=False)
+        else:
+            patch.setenv("SQLREC_TRINO_STAGING_DIR", str(staging_dir))
+        yield
+
+
+ROUND_TRIP = pa.table({
+    "id": pa.array([1, 2, 3, 4], pa.int32()),
+    "text": ["plain", "it's \"quoted\", (a, b)", None, "ünïcode ✓"],
+    "big": pa.array([2**40 + 1, -1, None, 0], pa.int64()),
+    "score": [0.1, 1 / 3, float("nan"), None],
+    "tiny": [5e-324, -1.7976931348623157e308, 1e-20, 123456789.125],
+    "flag": [True, False, None, True],
+    "at": pa.array([dt.datetime(2026, 1, 2, 3, 4, 5, 123456), None,
+                    dt.datetime(1999, 12, 31, 23, 59, 59), dt.datetime(2026, 11, 28)],
+                   pa.timestamp("us")),
+})
+
+
+def comparable(table: pa.Table) -> list[tuple]:
+    """Rows by id, NaN made comparable (NaN != NaN), None kept apart from NaN."""
+    rows = table.sort_by([("id", "ascending")]).to_pylist()
+    return [tuple("NaN" if isinstance(value, float) and math.isnan(value) else value
+                  for value in row.values()) for row in rows]
+
+
+@pytest.mark.parametrize("method", ["batched inserts", "parquet staging"])
+def test_warehouse_writes_and_reads_back_every_type(trino, profiles, tmp_path, method):
+    staging = tmp_path / "staging" if method == "parquet staging" else None
+    trino.query("create schema if not exists iceberg.python_step")
+    with python_step_env(trino, profiles, "python_step", staging):
+        store = warehouse.connect()
+    assert isinstance(store, TrinoWarehouse) and store.write_method == method
+    name = "round_trip_" + method.split()[0]
+
+    assert store.write_table(name, ROUND_TRIP) == 4
+    appended = pa.RecordBatchReader.from_batches(ROUND_TRIP.schema,
+                                                 ROUND_TRIP.slice(0, 2).to_batches())
+    assert store.write_table(name, appended, mode="append") == 2
+    back = store.read_table(name)
+    assert back.schema == ROUND_TRIP.schema
+    assert comparable(back) == comparable(pa.concat_tables([ROUND_TRIP, ROUND_TRIP.slice(0, 2)]))
+
+    assert store.write_table(name, ROUND_TRIP.slice(3)) == 1  # replace
+    assert comparable(store.read_table(name, ["id", "text"])) == [(4, "ünïcode ✓")]
+    assert store.write_table(name + "_empty", ROUND_TRIP.slice(0, 0)) == 0
+    assert store.table_exists(name + "_empty") and store.read_table(name + "_empty").num_rows == 0
+    if staging is not None:
+        # nothing left behind: neither staging files nor staging tables
+        assert list(staging.iterdir()) == []
+        assert trino.query("show tables from lake.sqlrec_staging") == []
+
+
+def test_train_on_trino_matches_training_on_duckdb(duckdb_file, trino, profiles, trino_schema,
+                                                  tmp_path):
+    """`sqlrec train` reads the scores from Trino and writes its tables there; the same scores
+    give the same model on both engines (ids are numbered in id order, not row order)."""
+    params = AlsParams(factors=8, iterations=5, random_state=3)
+    duck_copy = tmp_path / "sqlrec.duckdb"
+    shutil.copyfile(duckdb_file, duck_copy)
+    on_duckdb = train(DuckDBWarehouse(duck_copy), params, k=10, show_progress=False,
+                      num_threads=1)
+    with python_step_env(trino, profiles, trino_schema, tmp_path / "staging"):
+        on_trino = train(warehouse.connect(), params, k=10, show_progress=False,
+                         num_threads=1)
+    for count in ("users", "items", "nnz"):
+        assert getattr(on_trino.run, count) == getattr(on_duckdb.run, count) > 0
+    for table, group, key in (("als_user_recommendations", "user_id", "item_id"),
+                              ("als_similar_items", "item_id", "similar_item_id")):
+        assert_same_ranked_lists(read_table(duck_copy, table, f"{group}, rank"),
+                                 trino_table(trino, trino_schema, table), [group], key,
+                                 tolerance=1e-5)
+    runs = trino_table(trino, trino_schema, "model_runs")
+    assert list(runs["run_id"]) == [on_trino.run.run_id]
+
+
+def test_blend_and_service_on_trino(trino, profiles, lake, trino_schema):
+    """After training, `sqlrec build` blends the ALS lists on Trino and records the build in the
+    warehouse; the service loads its snapshot from Trino and answers with the tables' rows."""
+    with python_step_env(trino, profiles, trino_schema):
+        build(lake, extra_vars={"lake_schema": "lake_compare"}, select="source:als+", quiet=True)
+        store = warehouse.connect()
+        assert isinstance(store, TrinoWarehouse)
+        marker = store.read_build_marker()
+        assert marker is not None and marker.target == "trino"
+        sources = dict(trino.query("select source, count(*) from user_recommendations "
+                                   "group by source", catalog="iceberg", schema=trino_schema))
+        assert sources.get("als", 0) > 0 and sources.get("item_similarity", 0) > 0
+
+        snapshots = SnapshotStore(WarehouseSource(), interval_s=0)
+        assert snapshots.reload().info.version == marker.version
+        client = TestClient(create_app(ServiceSettings(reload_interval_s=0), store=snapshots))
+
+        similar = trino_table(trino, trino_schema, "item_similarity").sort_values(
+            ["item_id", "rank"])
+        item_id = similar["item_id"].iloc[0]
+        rows = similar[similar["item_id"] == item_id]
+        answer = client.get(f"/items/{item_id}/similar", params={"k": 100}).json()["items"]
+        assert [item["item_id"] for item in answer] == list(rows["similar_item_id"])
+        assert [item["score"] for item in answer] == pytest.approx(list(rows["score"]),
+                                                                   rel=1e-12)
+
+        recommended = trino_table(trino, trino_schema, "user_recommendations")
+        user_id = recommended.loc[recommended["source"] == "als", "user_id"].iloc[0]
+        rows = recommended[recommended["user_id"] == user_id].sort_values("rank")
+        # k = the table's list length: beyond it the service fills from popular items
+        answer = client.get(f"/users/{user_id}/recommendations",
+                            params={"k": len(rows)}).json()
+        assert [item["item_id"] for item in answer["items"]] == list(rows["item_id"])
+        assert [item["source"] for item in answer["items"]] == list(rows["source"])
+
+        # a later build (its marker row) is picked up by the poll
+        assert snapshots.poll_once() is False
+        assert store.write_build_marker("build") == "table sqlrec_build_markers"
+        assert snapshots.poll_once() is True
+        assert snapshots.current.info.version == store.read_build_marker().version != (
+            marker.version)
+
+
+def test_new_partition_is_synced_and_appended(trino, profiles, lake, trino_schema):
+    """A second build sees a new event_date folder (the hook syncs partitions) and appends only
+    it; its events repeat ids staged before, so they are rejected as duplicates."""
+    staged = ("select count(*), count(distinct event_date), count_if(reject_reason is not null) "
+              "from stg_lake__events")
+    before = trino.query(staged, catalog="iceberg", schema=trino_schema)[0]
+    events = lake / "events"
+    last_day = sorted(events.iterdir())[-1]
+    rows_added = len(pd.read_parquet(last_day))
+    new_day = events / "event_date=2099-01-01"
+    shutil.copytree(last_day, new_day)
+    try:
+        trino_build(trino, profiles, lake, trino_schema, "lake_compare",
+                    command=["build", "--select", "stg_lake__events"])
+        after = trino.query(staged, catalog="iceberg", schema=trino_schema)[0]
+    finally:
+        shutil.rmtree(new_day)
+    assert after == [before[0] + rows_added, before[1] + 1, before[2] + rows_added]
+
+
+def test_lake_without_catalogue_counts_every_item_available(trino, profiles, lake,
+                                                            tmp_path_factory):
+    bare = tmp_path_factory.mktemp("trino-bare-lake")
+    shutil.copytree(lake / "events", bare / "events")
+    trino_build(trino, profiles, bare, "bare", "lake_bare",
+                command=["build", "--select", "+int_items_enriched",
+                         "--indirect-selection", "cautious"])
+    assert trino.query("select count(*) from stg_lake__items", catalog="iceberg",
+                       schema="bare") == [[0]]
+    items = trino.query("select count(*), count_if(is_available), count(category) "
+                        "from int_items_enriched", catalog="iceberg", schema="bare")[0]
+    assert items[0] > 0 and items[1] == items[0] and items[2] == 0
+
+
+def test_lake_table_over_another_folder_is_an_error(trino, profiles, lake, tmp_path_factory):
+    other = tmp_path_factory.mktemp("trino-other-lake")
+    shutil.copytree(lake / "events", other / "events")
+    with pytest.raises(UserError, match="exists over"):
+        trino_build(trino, profiles, other, "other", "lake_compare",
+                    command=["build", "--select", "stg_lake__items"])
