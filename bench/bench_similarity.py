@@ -65,7 +65,7 @@ def main() -> None:
     bin_dir = Path(sys.executable).parent
     profiles = args.data_dir / "profiles"
     profiles.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(PROJECT / "profiles.yml.example", profiles / "profiles.yml")
+    shutil.copyfile(PROJECT / "profiles" / "profiles.yml", profiles / "profiles.yml")
 
     rows = []
     for size in args.sizes.split(","):

@@ -98,7 +98,7 @@ def main() -> None:
                       items=max(events // 50, 50), days=30, seed=1, overwrite=True)
     profiles = args.data_dir / "profiles"
     profiles.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(PROJECT / "profiles.yml.example", profiles / "profiles.yml")
+    shutil.copyfile(PROJECT / "profiles" / "profiles.yml", profiles / "profiles.yml")
     database = args.data_dir / "bench-trino-duckdb.duckdb"
     database.unlink(missing_ok=True)
 

@@ -111,8 +111,9 @@
 {#- The lower-cased column names of a source table, or an empty list when the table does not
     exist (yet): tables the Python step writes appear only after its first run. -#}
 {% macro existing_source_columns(source_name, table_name) -%}
-    {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {#- source() first, also at parse time: that records the model's dependency on it. -#}
     {%- set declared = source(source_name, table_name) -%}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
     {%- set relation = adapter.get_relation(
         database=declared.database, schema=declared.schema, identifier=declared.identifier) -%}
     {%- if relation is none -%}{{ return([]) }}{%- endif -%}

@@ -4,7 +4,7 @@ Settings are read when they are needed (``load_settings()``), never cached for t
 the environment of a test, or of a command that points dbt at another file, is what counts.
 Only the HTTP service keeps one `Settings` for its lifetime (`sqlrec.service.settings`).
 
-The dbt profile (``profiles.yml.example``) reads more ``SQLREC_*`` variables itself through
+The dbt profile (``profiles/profiles.yml``) reads more ``SQLREC_*`` variables itself through
 dbt's ``env_var``: the Trino connection (``SQLREC_TRINO_HOST``, ``_USER``, ``_AUTH``,
 ``_HTTP_SCHEME``, ``_CATALOG``, ``_SCHEMA``, ``_THREADS``) and ``SQLREC_TRINO_PORT``. Those reach
 Python only through the rendered profile, so they are not fields here, except the port (see
@@ -44,9 +44,9 @@ class Settings(BaseSettings):
     als_params: Path | None = Field(
         None, description="the ALS parameters file `sqlrec tune` writes and `sqlrec train` "
         "reads; default: data/als_params.json in the project")
-    build_marker: Path | None = Field(
-        None, description="a file to use as the build marker instead of the engine's own "
-        "(`<database>.built` on DuckDB, rows of sqlrec_build_markers on Trino), for any target")
+    lock_timeout_s: float = Field(
+        30.0, ge=0, description="how long a step waits for a DuckDB file another process holds "
+        "(dbt, `sqlrec train`) before it gives up, naming the holder")
 
     # ---------- writing to Trino (sqlrec.warehouse.trino)
     trino_staging_dir: str | None = Field(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 from sqlrec.errors import UserError
@@ -51,9 +50,10 @@ def lake_vars(lake_dir: Path) -> dict[str, str]:
 def profiles_dir() -> Path:
     """The folder dbt reads profiles.yml from, as dbt itself would choose it.
 
-    DBT_PROFILES_DIR, then a profiles.yml in the project, then ~/.dbt. When none of them defines
-    the sqlrec profile, profiles.yml.example is copied into the project: that copy is the whole
-    set-up the profile needs, and later plain `dbt` commands in the project find it too.
+    DBT_PROFILES_DIR, then a profiles.yml in the project's root, then ~/.dbt, the first that
+    defines the sqlrec profile; when none does, the project's own profiles/ folder (the shipped
+    profile, every value from env vars). Nothing is copied anywhere: a profiles.yml written into
+    the project would shadow the user's ~/.dbt/profiles.yml for every later dbt command.
     """
     candidates = []
     if os.environ.get("DBT_PROFILES_DIR"):
@@ -63,7 +63,4 @@ def profiles_dir() -> Path:
         profiles = folder / "profiles.yml"
         if profiles.is_file() and f"{PROFILE_NAME}:" in profiles.read_text():
             return folder
-    shutil.copyfile(project_dir() / "profiles.yml.example", project_dir() / "profiles.yml")
-    print(f"sqlrec: no '{PROFILE_NAME}' dbt profile found; copied profiles.yml.example to "
-          f"{project_dir() / 'profiles.yml'}")
-    return project_dir()
+    return project_dir() / "profiles"

@@ -14,7 +14,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 def isolated_profile(tmp_path_factory, monkeypatch):
     """Every test uses the shipped example profile and a DuckDB file of its own."""
     profiles = tmp_path_factory.mktemp("profiles")
-    shutil.copyfile(PROJECT_DIR / "profiles.yml.example", profiles / "profiles.yml")
+    shutil.copyfile(PROJECT_DIR / "profiles" / "profiles.yml", profiles / "profiles.yml")
     monkeypatch.setenv("DBT_PROFILES_DIR", str(profiles))
     monkeypatch.setenv("SQLREC_TARGET", "duckdb")
     monkeypatch.setenv("SQLREC_DUCKDB_PATH", str(profiles / "sqlrec.duckdb"))

@@ -33,3 +33,18 @@ def test_a_project_dir_without_dbt_project_is_a_clear_error(tmp_path, monkeypatc
     monkeypatch.setenv("SQLREC_PROJECT_DIR", str(tmp_path))
     with pytest.raises(UserError, match="no dbt_project.yml in"):
         project.project_dir()
+
+
+def test_without_a_profile_the_shipped_one_is_used_and_nothing_shadows_the_users(tmp_path,
+                                                                                monkeypatch):
+    """No DBT_PROFILES_DIR and no ~/.dbt profile: sqlrec uses profiles/profiles.yml where it
+    is, and writes no profiles.yml into the project (which would shadow ~/.dbt for plain dbt)."""
+    monkeypatch.delenv("DBT_PROFILES_DIR")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert project.profiles_dir() == project.project_dir() / "profiles"
+    assert not (project.project_dir() / "profiles.yml").exists()
+
+    home_profile = tmp_path / ".dbt" / "profiles.yml"
+    home_profile.parent.mkdir()
+    home_profile.write_text("sqlrec:\n  target: duckdb\n")
+    assert project.profiles_dir() == tmp_path / ".dbt"  # the user's own profile wins

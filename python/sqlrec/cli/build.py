@@ -28,10 +28,10 @@ def build_command(args: argparse.Namespace) -> int:
 
     lake, extra_vars = options.lake(args), options.dbt_vars(args)
     started = time.perf_counter()
-    marker = build(lake, full_refresh=args.full_refresh, extra_vars=extra_vars,
-                   select=args.select, quiet=args.quiet)
-    print(f"sqlrec build: built {lake} in {time.perf_counter() - started:.1f} s; build "
-          f"marker: {marker}")
+    build(lake, full_refresh=args.full_refresh, extra_vars=extra_vars, select=args.select,
+          quiet=args.quiet)
+    print(f"sqlrec build: built {lake} in {time.perf_counter() - started:.1f} s; the build is "
+          "marked finished, and a running `sqlrec serve` loads it")
     return 0
 
 

@@ -80,7 +80,12 @@ def dbt_vars(args: argparse.Namespace) -> dict[str, Any]:
     """--vars as a mapping (JSON is YAML too); UserError for anything else."""
     import yaml
 
-    extra_vars = yaml.safe_load(args.vars) or {}
+    try:
+        extra_vars = yaml.safe_load(args.vars) or {}
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        at = f" (line {where.line + 1}, column {where.column + 1})" if where else ""
+        raise UserError(f"--vars is not valid YAML or JSON{at}: {args.vars!r}") from None
     if not isinstance(extra_vars, dict):
         raise UserError(f"--vars must be a mapping, got {args.vars!r}")
     return extra_vars

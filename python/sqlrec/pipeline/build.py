@@ -1,4 +1,4 @@
-"""`build`: the dbt project on a lake, then the build marker the HTTP service waits for.
+"""`build`: the dbt project on a lake (dbt's own hooks mark the build started and finished).
 `refresh`: the whole personalised job in order: build (the scores), train ALS, build the
 models that read the ALS tables (the blend in user_recommendations)."""
 
@@ -25,12 +25,14 @@ ALS_MODELS = "source:als+"
 def build(lake_dir: Path, *, full_refresh: bool = False, extra_vars: dict | None = None,
           select: str | None = None, quiet: bool = False, target: str | None = None,
           store: warehouse.Warehouse | None = None,
-          env_overrides: dict[str, str] | None = None) -> Path | str:
-    """Run `dbt build` on a lake, then write the build marker; return where the marker went.
+          env_overrides: dict[str, str] | None = None) -> None:
+    """Run `dbt build` on a lake. The project's run hooks write the build markers the service
+    reloads on (a finished one only when every node succeeded).
 
-    Raises UserError naming the path when the lake holds no events. ``target`` is the dbt target
-    (default: the active one); ``store`` the warehouse that dbt writes (default: the target's),
-    which gets the marker; ``env_overrides`` go to the dbt process alone (see `run_dbt`).
+    Raises UserError naming the path when the lake holds no events, and naming the holder when
+    another process keeps the warehouse locked. ``target`` is the dbt target (default: the
+    active one); ``store`` the warehouse dbt writes (default: the target's); ``env_overrides``
+    go to the dbt process alone (see `run_dbt`).
     """
     lake_dir = Path(lake_dir)
     if not has_event_files(lake_dir):
@@ -44,10 +46,10 @@ def build(lake_dir: Path, *, full_refresh: bool = False, extra_vars: dict | None
         command.append("--full-refresh")
     if select:
         command += ["--select", select]
+    # one line naming the holder, rather than dbt's page of tracebacks, when the file is taken
+    (store or warehouse.connect(target)).wait_until_free()
     run_dbt(command, dbt_vars={**project.lake_vars(lake_dir), **(extra_vars or {})},
             target=target, quiet=quiet, env_overrides=env_overrides)
-    # only after every table is in place: the HTTP service reloads when this marker changes
-    return (store or warehouse.connect(target)).write_build_marker("build")
 
 
 def refresh(lake_dir: Path, params: AlsParams, *, extra_vars: dict[str, Any] | None = None,

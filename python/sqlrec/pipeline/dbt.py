@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from sqlrec import project
@@ -45,17 +47,46 @@ def run_dbt(
     ]
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
-    completed = subprocess.run(
-        args,
-        cwd=project.project_dir(),
-        capture_output=quiet,
-        text=True,
-        env={**os.environ, **env_overrides} if env_overrides else None,
-    )
+    completed = _run_forwarding_signals(
+        args, cwd=project.project_dir(), capture=quiet,
+        env={**os.environ, **env_overrides} if env_overrides else None)
     if completed.returncode != 0:
         detail = "\n" + failure_summary(completed.stdout or "") if quiet else ""
         raise UserError(f"`dbt {' '.join(command)}` failed (exit {completed.returncode}){detail}")
     return completed
+
+
+FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def _run_forwarding_signals(args: list[str], *, cwd: Path, capture: bool,
+                            env: dict[str, str] | None) -> subprocess.CompletedProcess:
+    """Run dbt as a child in a process group of its own, and pass it SIGTERM and SIGINT: killing
+    `sqlrec build` by its PID then stops dbt too (dbt ends its run, no build is marked finished)
+    instead of leaving it running without us, holding the DuckDB file. Its own group keeps a
+    terminal's Ctrl-C from reaching dbt twice."""
+    process = subprocess.Popen(args, cwd=cwd, env=env, text=True, process_group=0,
+                               stdout=subprocess.PIPE if capture else None,
+                               stderr=subprocess.STDOUT if capture else None)
+    received: list[int] = []
+
+    def forward(signum, _frame):
+        received.append(signum)
+        process.send_signal(signum)
+
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = {signum: signal.signal(signum, forward) for signum in FORWARDED_SIGNALS} \
+        if in_main_thread else {}
+    try:
+        stdout, _ = process.communicate()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if received:
+        name = signal.Signals(received[0]).name
+        raise UserError(f"stopped by {name}; dbt was stopped too (exit {process.returncode}), "
+                        "and its build is not marked finished")
+    return subprocess.CompletedProcess(args, process.returncode, stdout, None)
 
 
 def failure_summary(output: str, lines: int = 40) -> str:

@@ -10,6 +10,11 @@ users or items so that no users × items matrix ever exists:
   cosine of their factors (positive cosines only, never the item itself);
 - ``model_runs``: one `ModelRun` row per run (parameters as JSON, device, sizes, seconds,
   metrics as JSON when an evaluation computed them).
+
+A run's rows carry its run_id and are appended; the run's model_runs row is appended only after
+them, and it is what publishes the run: dbt's staging reads the rows of the latest run in
+model_runs only, so a run killed half-way is never blended. Once published, rows of other runs
+are deleted (`publish`).
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ class ModelRun:
     fixed so that appends always line up."""
 
     run_id: str = _column("string")
+    model: str = _column("string")  # als, ease
     trained_at: dt.datetime | None = _column("timestamp[us]")  # UTC, naive; None until written
     params: str = _column("string")  # JSON: the parameters, k and where they came from
     device: str = _column("string")
@@ -145,6 +151,7 @@ def train(store: Warehouse, params: AlsParams, *, device: str = "auto", k: int =
 
     run = ModelRun(
         run_id=uuid.uuid4().hex,
+        model="als",
         trained_at=None,
         params=json.dumps({**params.model_params(), "half_life_days": params.half_life_days,
                            "k": k, **(details or {})}, sort_keys=True),
@@ -166,17 +173,18 @@ def train(store: Warehouse, params: AlsParams, *, device: str = "auto", k: int =
     with tqdm(total=int((data.matrix.getnnz(axis=1) > 0).sum()), unit="user",
               desc=RECOMMENDATIONS_TABLE, disable=not show_progress) as progress:
         reader = _ranked_reader(
-            RECOMMENDATIONS_TABLE,
+            RECOMMENDATIONS_TABLE, run.run_id,
             als.recommend_batches(model, data.matrix, k, unavailable=unavailable),
             data.user_ids, data.item_ids, progress)
-        result.written[RECOMMENDATIONS_TABLE] = store.write_table(RECOMMENDATIONS_TABLE, reader)
+        result.written[RECOMMENDATIONS_TABLE] = append_run_rows(store, RECOMMENDATIONS_TABLE,
+                                                                reader)
     with tqdm(total=items, unit="item", desc=SIMILAR_ITEMS_TABLE,
               disable=not show_progress) as progress:
         reader = _ranked_reader(
-            SIMILAR_ITEMS_TABLE,
+            SIMILAR_ITEMS_TABLE, run.run_id,
             als.similar_item_batches(model, items, k, unavailable=unavailable),
             data.item_ids, data.item_ids, progress)
-        result.written[SIMILAR_ITEMS_TABLE] = store.write_table(SIMILAR_ITEMS_TABLE, reader)
+        result.written[SIMILAR_ITEMS_TABLE] = append_run_rows(store, SIMILAR_ITEMS_TABLE, reader)
 
     run.trained_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     run.seconds = time.perf_counter() - started
@@ -185,11 +193,27 @@ def train(store: Warehouse, params: AlsParams, *, device: str = "auto", k: int =
     return result
 
 
+MODEL_TABLES = {"als": (RECOMMENDATIONS_TABLE, SIMILAR_ITEMS_TABLE)}
+
+
+def append_run_rows(store: Warehouse, table: str, rows: pa.RecordBatchReader) -> int:
+    """Append a run's rows. A table an older sqlrec wrote (rows without run_id, which no run can
+    claim) is replaced instead."""
+    mode = "append"
+    if store.table_exists(table) and "run_id" not in store.query(
+            f"select * from {table} limit 0").column_names:
+        mode = "replace"
+    return store.write_table(table, rows, mode=mode)
+
+
 def record_run(store: Warehouse, run: ModelRun, metrics: dict[str, Any] | None = None) -> None:
-    """Append a run (with evaluation metrics, when given) to model_runs."""
+    """Publish a run (with evaluation metrics, when given): append its model_runs row, the
+    commit point after which dbt reads its rows, then delete the rows of every other run."""
     if metrics is not None:
         run = dataclasses.replace(run, metrics=json.dumps(metrics, sort_keys=True))
     store.write_table(RUNS_TABLE, run.to_table(), mode="append")
+    store.execute([f"delete from {table} where run_id is null or run_id <> '{run.run_id}'"
+                   for table in MODEL_TABLES[run.model] if store.table_exists(table)])
 
 
 def _ranked_batch(left_ids: pa.Array, right_ids: pa.Array, names: tuple[str, str],
@@ -210,16 +234,18 @@ def _ranked_batch(left_ids: pa.Array, right_ids: pa.Array, names: tuple[str, str
     })
 
 
-def _ranked_reader(table: str, batches, left_ids, right_ids, progress) -> pa.RecordBatchReader:
+def _ranked_reader(table: str, run_id: str, batches, left_ids, right_ids,
+                   progress) -> pa.RecordBatchReader:
     import pyarrow as pa
 
     names = RANKED_KEYS[table]
     schema = pa.schema([(names[0], pa.string()), (names[1], pa.string()),
-                        ("score", pa.float64()), ("rank", pa.int32())])
+                        ("score", pa.float64()), ("rank", pa.int32()), ("run_id", pa.string())])
 
     def generate():
         for done, left, right, scores in batches:
             progress.update(done)
-            yield _ranked_batch(left_ids, right_ids, names, left, right, scores)
+            batch = _ranked_batch(left_ids, right_ids, names, left, right, scores)
+            yield batch.append_column("run_id", pa.array([run_id] * batch.num_rows, pa.string()))
 
     return pa.RecordBatchReader.from_batches(schema, generate())

@@ -6,14 +6,13 @@ reads that reference once and uses only what it got, and a reload replaces it wi
 assignment, so every request sees the old snapshot or the new one, never a mix. A background
 thread polls the source; a failed reload keeps the previous snapshot and is reported.
 
-When is a build "newer" and complete? The warehouse's adapter says (`Warehouse.build_state`):
-on DuckDB a build marker newer than the database file means a build finished (reload at once),
-while a bare `dbt build`, which writes no marker, is read once the file's mtime and size have
-stayed the same for one polling interval with no writer at work; on Trino every new marker row
-is a finished build.
-
-A load re-reads the build state afterwards and is thrown away if the warehouse changed while
-it read, so a snapshot never mixes two builds.
+When is a build "newer" and complete? The warehouse's adapter says (`Warehouse.build_state`),
+from the markers the dbt run hooks write: only when the latest finished build is the latest
+started one (`sqlrec.warehouse.markers`), so a failed, stopped or running build is never read.
+The snapshot is read from `Warehouse.reading_copy()` (on DuckDB a copy of the file, so the
+service never holds a lock a build needs), and the build state is checked again afterwards: a
+snapshot never mixes two builds. Failing to read the build state at all (a database file gone,
+an unreachable Trino) is a reload failure like any other, reported in /healthz.
 """
 
 from __future__ import annotations
@@ -47,6 +46,10 @@ class SnapshotChanged(RuntimeError):
     """The warehouse changed while a snapshot was read from it."""
 
 
+class BuildNotFinished(RuntimeError):
+    """The latest build has not finished (running, failed or stopped): nothing safe to read."""
+
+
 class WarehouseSource:
     """Snapshots of a dbt target (default: the active one), read through `sqlrec.warehouse`.
 
@@ -70,9 +73,13 @@ class WarehouseSource:
     def load(self, state: BuildState) -> Snapshot:
         if state.version is None:
             raise FileNotFoundError(self.warehouse.not_built_message())
-        snapshot = load_snapshot(self.warehouse, version=state.version,
-                                 built_at=state.built_at, signature=state.signature)
-        if self.build_state().signature != state.signature:
+        if not state.finished:
+            raise BuildNotFinished(state.waiting_for)
+        with self.warehouse.reading_copy() as copy:
+            snapshot = load_snapshot(copy, version=state.version, built_at=state.built_at,
+                                     signature=state.signature)
+        after = self.build_state()
+        if after.signature != state.signature or not after.finished:
             raise SnapshotChanged("the warehouse changed while it was read; retrying later")
         return snapshot
 
@@ -97,7 +104,6 @@ class SnapshotStore:
         self._reload_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._seen_signature: Hashable = object()
         self._failed_signature: Hashable = object()
         self._failures_in_a_row = 0
         self._retry_at = 0.0
@@ -106,8 +112,8 @@ class SnapshotStore:
         """Load the warehouse's build now and make it current; on failure keep the current one,
         record the error and raise it."""
         with self._reload_lock:
-            state = state or self.source.build_state()
             try:
+                state = state or self.source.build_state()
                 snapshot = self.source.load(state)
             except Exception as error:
                 self._record_failure(state, error)
@@ -115,7 +121,6 @@ class SnapshotStore:
             self.current = snapshot  # the swap: one reference assignment
             self.last_error = None
             self._failures_in_a_row = 0
-            self._seen_signature = state.signature
             self.reloads["success"] += 1
             logger.info("sqlrec serve: loaded snapshot %s in %.2f s (%s)", snapshot.info.version,
                         snapshot.info.load_seconds, snapshot.info.row_counts)
@@ -129,16 +134,23 @@ class SnapshotStore:
         return True
 
     def poll_once(self) -> bool:
-        """Reload when the warehouse holds a newer, complete build; True when it did."""
-        state = self.source.build_state()
+        """Reload when the warehouse holds a newer, finished build; True when it did."""
         self.last_checked_at = dt.datetime.now(dt.UTC)
+        try:
+            state = self.source.build_state()
+        except Exception as error:  # the build state itself cannot be read: say so
+            self._record_failure(None, error)
+            return False
         current = self.current
         if current is not None and state.signature == current.info.signature:
-            self._seen_signature = state.signature
+            if self.last_error is not None and self.last_error.version is None:
+                self.last_error = None  # the warehouse is readable again
             return False
-        settled = state.signature == self._seen_signature
-        self._seen_signature = state.signature
-        if state.version is None or state.writer_active or not (state.finished or settled):
+        if not state.finished:
+            if current is None and state.waiting_for:
+                # nothing served yet: /healthz says what it waits for
+                self.last_error = ReloadFailure(at=self.last_checked_at,
+                                                message=state.waiting_for, version=state.version)
             return False
         if state.signature == self._failed_signature and time.monotonic() < self._retry_at:
             return False
@@ -165,15 +177,16 @@ class SnapshotStore:
             except Exception:  # the poller must outlive any surprise; reloads record their own
                 logger.exception("sqlrec serve: polling for a new build failed")
 
-    def _record_failure(self, state: BuildState, error: Exception) -> None:
+    def _record_failure(self, state: BuildState | None, error: Exception) -> None:
         message = f"{type(error).__name__}: {error}"
         self.last_error = ReloadFailure(at=dt.datetime.now(dt.UTC), message=message,
-                                        version=state.version)
+                                        version=state.version if state else None)
         self.reloads["failure"] += 1
-        if state.signature == self._failed_signature:
+        signature = state.signature if state else None
+        if signature == self._failed_signature:
             self._failures_in_a_row += 1
         else:
-            self._failed_signature, self._failures_in_a_row = state.signature, 1
+            self._failed_signature, self._failures_in_a_row = signature, 1
         # Retry the same build with backoff: a lock held by a writer clears, a broken build not.
         backoff = max(self.interval_s, 1.0) * 2 ** min(self._failures_in_a_row - 1, 6)
         self._retry_at = time.monotonic() + backoff

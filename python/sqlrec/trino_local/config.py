@@ -38,6 +38,8 @@ def node_properties(port: int, host: str, data_dir: Path) -> dict[str, str]:
         "node.id": f"sqlrec-{port}",
         "node.data-dir": str(data_dir),
         "node.internal-address": host,
+        # listen on the loopback only: the development server has no authentication
+        "node.bind-ip": "127.0.0.1",
     }
 
 

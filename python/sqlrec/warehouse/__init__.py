@@ -9,6 +9,7 @@ Every Python step (ALS training, evaluation, the HTTP service, the demo) goes th
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -41,15 +42,24 @@ class Warehouse(Protocol):
         a writer can stream results that never sit in memory all at once.
         """
 
-    def write_build_marker(self, step: str = "build", *, built_at: dt.datetime | None = None,
-                           version: str | None = None) -> Path | str:
-        """Record that `step` finished writing the warehouse; return where the marker went."""
+    def execute(self, statements: list[str]) -> None:
+        """Run statements that change tables (in one transaction where the engine has them)."""
 
-    def read_build_marker(self) -> BuildMarker | None:
-        """The latest build marker, or None when there is none (or it cannot be read)."""
+    def write_build_marker(self, state: str = "finished", *, step: str = "build",
+                           at: dt.datetime | None = None, version: str | None = None) -> Path | str:
+        """Write a build marker as the dbt hooks do (tools and tests that stand in for a run)."""
+
+    def read_build_marker(self, state: str = "finished") -> BuildMarker | None:
+        """The latest marker of a state ('started' or 'finished'), or None."""
 
     def build_state(self) -> BuildState:
-        """Which build the warehouse holds, told cheaply (without reading its tables)."""
+        """Which build the warehouse holds and whether it is safe to read, told cheaply."""
+
+    def reading_copy(self) -> AbstractContextManager[Warehouse]:
+        """A warehouse to read a consistent snapshot from without blocking writers."""
+
+    def wait_until_free(self) -> None:
+        """Return once a writer (dbt) can open the warehouse, or raise naming who holds it."""
 
     def not_built_message(self) -> str:
         """What to tell a reader when nothing has been built yet."""

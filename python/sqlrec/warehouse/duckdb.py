@@ -1,23 +1,34 @@
-"""The embedded default: a DuckDB file, and its build marker `<database>.built` beside it.
+"""The embedded default: a DuckDB file, and the build markers the dbt hooks write beside it.
 
-Connections are short-lived on purpose: DuckDB allows a single writer process, so nothing here
-holds the file open while dbt may need it.
+Connections are short-lived on purpose: DuckDB allows a single writer process, and a reader holds
+a lock too, so nothing here holds the file open while dbt may need it. Opening retries while
+another process holds the file (settings' lock_timeout_s), then fails with one line naming it;
+the service reads from a copy (`reading_copy`) and so never holds the lock a build needs.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlrec.errors import UserError
 from sqlrec.warehouse.markers import (
-    MARKER_SUFFIX,
+    FINISHED,
+    STARTED,
     BuildMarker,
     BuildState,
-    configured_marker_file,
+    marker_file,
     new_marker,
     read_marker_file,
+    state_from_markers,
     write_marker_file,
 )
 
@@ -25,20 +36,58 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
+class DatabaseLocked(UserError):
+    """Another process holds the DuckDB file for longer than we wait."""
+
+
+def _lock_holder(error: Exception) -> str | None:
+    """DuckDB names the process holding its lock: '... Conflicting lock is held in <program>
+    (PID <n>) ...'."""
+    found = re.search(r"held in (.*?) \(PID (\d+)\)", str(error))
+    return f"PID {found.group(2)} ({found.group(1)})" if found else None
+
+
 class DuckDBWarehouse:
     """The tables of one DuckDB file (a `duckdb` target of the dbt profile)."""
 
-    def __init__(self, path: Path, schema: str = "main", *, target: str = "duckdb"):
+    def __init__(self, path: Path, schema: str = "main", *, target: str = "duckdb",
+                 lock_timeout_s: float | None = None):
         self.path = Path(path)
         self.schema = schema
         self.target = target
+        if lock_timeout_s is None:
+            from sqlrec.config import load_settings
+
+            lock_timeout_s = load_settings().lock_timeout_s
+        self.lock_timeout_s = lock_timeout_s
 
     def _connect(self, read_only: bool = True):
+        """A connection, waiting with back-off while another process holds the file."""
         import duckdb
 
         if read_only and not self.path.exists():
             raise UserError(f"no DuckDB database at {self.path}; run `sqlrec build` first")
-        return duckdb.connect(str(self.path), read_only=read_only)
+        deadline, pause = time.monotonic() + self.lock_timeout_s, 0.05
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.IOException as error:
+                holder = _lock_holder(error)
+                if holder is None:
+                    raise UserError(f"cannot open {self.path}: {error}") from None
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise DatabaseLocked(
+                        f"{self.path} is in use by {holder} (waited {self.lock_timeout_s:g} s); "
+                        "let it finish or stop it, then try again") from None
+                time.sleep(min(pause, remaining))
+                pause = min(pause * 2, 2.0)
+
+    def wait_until_free(self) -> None:
+        """Return once no other process holds the file (or raise DatabaseLocked): a writer
+        about to start, such as dbt, then finds it free."""
+        if self.path.exists():
+            self._connect(read_only=False).close()
 
     # ---------- tables
 
@@ -69,17 +118,10 @@ class DuckDBWarehouse:
                     mode: str = "replace") -> int:
         if mode not in ("replace", "append"):
             raise ValueError(f"mode must be 'replace' or 'append', got {mode!r}")
-        import duckdb
-
         self.path.parent.mkdir(parents=True, exist_ok=True)
         target = f'"{self.schema}"."{name}"'
         # Opened read-write only for this write and closed right after: dbt needs the file next.
-        try:
-            connection = self._connect(read_only=False)
-        except duckdb.IOException as error:
-            raise UserError(f"cannot open {self.path} for writing (is dbt or another sqlrec "
-                            f"step using it?): {error}") from error
-        with connection:
+        with self._connect(read_only=False) as connection:
             connection.register("sqlrec_incoming_rows", data)
             exists = connection.execute(
                 "select count(*) from information_schema.tables "
@@ -94,51 +136,66 @@ class DuckDBWarehouse:
             connection.unregister("sqlrec_incoming_rows")
         return int(written)
 
-    # ---------- build marker and state
+    def execute(self, statements: list[str]) -> None:
+        """Run statements in one transaction (all or nothing)."""
+        with self._connect(read_only=False) as connection:
+            connection.execute("begin")
+            for statement in statements:
+                connection.execute(statement)
+            connection.execute("commit")
 
-    @property
-    def marker_path(self) -> Path:
-        """``<database>.built``, or the file SQLREC_BUILD_MARKER names."""
-        return configured_marker_file() or self.path.with_name(self.path.name + MARKER_SUFFIX)
+    # ---------- build markers and state
 
-    def write_build_marker(self, step: str = "build", *, built_at: dt.datetime | None = None,
-                           version: str | None = None) -> Path:
-        """Record that `step` finished writing this database; return the marker file."""
-        return write_marker_file(self.marker_path,
-                                 new_marker(step, self.target, built_at=built_at,
-                                            version=version))
+    def write_build_marker(self, state: str = FINISHED, *, step: str = "build",
+                           at: dt.datetime | None = None, version: str | None = None) -> Path:
+        """Write a marker as the dbt hooks do (for tools and tests standing in for a run)."""
+        return write_marker_file(marker_file(self.path, state),
+                                 new_marker(state, step, self.target, at=at, version=version))
 
-    def read_build_marker(self) -> BuildMarker | None:
-        return read_marker_file(self.marker_path, self.target)
+    def read_build_marker(self, state: str = FINISHED) -> BuildMarker | None:
+        return read_marker_file(marker_file(self.path, state), state, self.target)
 
     def build_state(self) -> BuildState:
-        """A marker newer than the database file says a build finished. Otherwise (a bare
-        `dbt build`, which writes no marker) the file's mtime and size are the version, and the
-        state is not `finished`: the reader waits until it has stayed the same for a while."""
-        marker = self.read_build_marker()
+        """The state the markers beside the file describe. A database that is gone while markers
+        say it was built is an error, not "nothing built"."""
+        started, finished = self.read_build_marker(STARTED), self.read_build_marker(FINISHED)
+        if not self.path.exists():
+            if started or finished:
+                raise FileNotFoundError(f"the DuckDB database {self.path} is gone (its build "
+                                        "markers are still there)")
+            return state_from_markers(None, None)
+        state = state_from_markers(started, finished)
+        # a write-ahead log beside the file: a writer is at work (or died; the next opens it)
+        if self.path.with_name(self.path.name + ".wal").exists():
+            return dataclasses.replace(state, writer_active=True)
+        return state
+
+    def file_signature(self) -> tuple:
+        stat = self.path.stat()
+        return (stat.st_mtime_ns, stat.st_size,
+                marker_file(self.path, STARTED).exists() and self.read_build_marker(STARTED))
+
+    @contextlib.contextmanager
+    def reading_copy(self) -> Iterator[DuckDBWarehouse]:
+        """A private copy of the database to read: the copy holds no lock on the original, so a
+        build or `sqlrec train` can start while it is read. The copy is made only while no
+        writer works, and raises ChangedWhileCopied if the file changed while it was copied."""
+        before = self.file_signature()
+        folder = Path(tempfile.mkdtemp(prefix="sqlrec-snapshot-"))
         try:
-            stat = self.path.stat()
-        except OSError:
-            return BuildState(None, None, (None, None), finished=False, writer_active=False)
-        # a write-ahead log beside the file: a writer is at work
-        writer_active = self.path.with_name(self.path.name + ".wal").exists()
-        marker_mtime = _mtime_ns(self.marker_path)
-        signature = (marker.version if marker else None, stat.st_mtime_ns, stat.st_size)
-        if marker is not None and marker_mtime is not None and marker_mtime >= stat.st_mtime_ns:
-            return BuildState(marker.version, marker.built_at, signature, finished=True,
-                              writer_active=writer_active)
-        modified = dt.datetime.fromtimestamp(stat.st_mtime_ns / 1e9, dt.UTC)
-        return BuildState(
-            version=f"file-{modified:%Y%m%dT%H%M%S.%fZ}-{stat.st_size}", built_at=modified,
-            signature=signature, finished=False, writer_active=writer_active)
+            copy = folder / self.path.name
+            shutil.copyfile(self.path, copy)
+            if self.file_signature() != before or self.build_state().writer_active:
+                raise ChangedWhileCopied(f"{self.path} changed while it was copied")
+            yield DuckDBWarehouse(copy, self.schema, target=self.target,
+                                  lock_timeout_s=self.lock_timeout_s)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def not_built_message(self) -> str:
         return (f"nothing built yet for target {self.target!r} (no DuckDB database at "
                 f"{self.path}); run `sqlrec build`")
 
 
-def _mtime_ns(path: Path) -> int | None:
-    try:
-        return path.stat().st_mtime_ns
-    except OSError:
-        return None
+class ChangedWhileCopied(RuntimeError):
+    """The database changed while a copy of it was made: the copy may mix two states."""

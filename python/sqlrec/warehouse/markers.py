@@ -1,21 +1,20 @@
-"""The build marker: it says "a build of the warehouse finished".
+"""Build markers: which dbt run the warehouse holds, and whether it finished.
 
-A step that changes the tables the HTTP service reads (`sqlrec build`) writes the marker once
-its last table is in place. The service polls the marker and reloads its snapshot when it
-changes, so it never reads a warehouse half-way through a build.
+The dbt project writes them itself (macros/run/build_markers.sql): at the start of every `dbt run`
+or `dbt build` a "started" marker named by dbt's invocation id, at its end a "finished" marker of
+the same name, only when every node succeeded. So a plain `dbt build` is marked like
+`sqlrec build`, and a build that failed, was killed or still runs leaves the latest started
+marker without its finished twin. The service serves only a warehouse whose latest finished
+marker names the latest started run (docs/design.md, "Builds, runs and what the service serves").
 
-Each engine keeps its marker where both the build and the service see it (its adapter writes
-and reads it): on DuckDB a small JSON file beside the database, ``<database>.built``::
+Where they live is the engine's business (its adapter reads them): on DuckDB two JSON files
+beside the database, ``<database>.building`` and ``<database>.built``::
 
-    {"version": "20261031T120000Z-1a2b3c4d", "built_at": "2026-10-31T12:00:00+00:00",
+    {"version": "<invocation id>", "built_at": "2026-10-31T12:00:00.000000+00:00",
      "step": "build", "target": "duckdb"}
 
-on Trino a row of the table ``sqlrec_build_markers`` in the target's schema (same columns), one
-per build: the service usually runs on another host than the build, and the warehouse is what
-both see. ``SQLREC_BUILD_MARKER`` names a file to use instead, for any target.
-
-This module holds what the engines share: the marker, the `BuildState` the service's reloader
-reads, and the JSON file.
+(``started_at`` instead of ``built_at`` in the started file); on Trino rows of the table
+``sqlrec_build_markers`` (version, built_at, step, target, state) in the target's schema.
 """
 
 from __future__ import annotations
@@ -29,48 +28,66 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 
-MARKER_SUFFIX = ".built"
+STARTED, FINISHED = "started", "finished"
+MARKER_SUFFIXES = {STARTED: ".building", FINISHED: ".built"}
+TIME_FIELDS = {STARTED: "started_at", FINISHED: "built_at"}
 
 
 @dataclass(frozen=True)
 class BuildMarker:
-    version: str
-    built_at: dt.datetime
-    step: str
+    version: str  # the dbt invocation id of the run
+    at: dt.datetime  # when the run started or finished (UTC)
+    step: str  # the dbt command: build or run
     target: str
+    state: str = FINISHED  # started | finished
 
 
 @dataclass(frozen=True)
 class BuildState:
-    """What the warehouse holds now, as far as can be told without reading it."""
+    """What the warehouse holds now, as far as can be told without reading its tables."""
 
-    version: str | None  # None: nothing has been built yet
+    version: str | None  # the latest finished build; None: none has finished yet
     built_at: dt.datetime | None
-    signature: Hashable  # differs whenever the build may differ
-    finished: bool  # a marker says the build that wrote the data finished
-    writer_active: bool  # a writer seems to be at work
+    signature: Hashable  # differs whenever the finished build differs
+    finished: bool  # the latest started run is the latest finished one: safe to read
+    writer_active: bool  # a run has started since the latest finished one (or still writes)
+    waiting_for: str | None = None  # why it is not safe to read, in a sentence
 
 
-def new_marker(step: str, target: str, *, built_at: dt.datetime | None = None,
+def state_from_markers(started: BuildMarker | None, finished: BuildMarker | None) -> BuildState:
+    """The state the two latest markers describe. A warehouse with a finished marker but no
+    started one (written before started markers existed) counts as finished."""
+    version = finished.version if finished else None
+    built_at = finished.at if finished else None
+    if started is not None and (finished is None or started.version != finished.version):
+        return BuildState(
+            version, built_at, (version,), finished=False, writer_active=True,
+            waiting_for=f"the latest dbt {started.step} ({started.version}, started "
+            f"{started.at:%Y-%m-%d %H:%M:%S} UTC) has not finished: it is still running, or it "
+            "failed or was stopped; only a finished build is served")
+    if finished is None:
+        return BuildState(None, None, (None,), finished=False, writer_active=False,
+                          waiting_for="nothing has been built yet; run `sqlrec build`")
+    return BuildState(version, built_at, (version,), finished=True, writer_active=False)
+
+
+def new_marker(state: str, step: str, target: str, *, at: dt.datetime | None = None,
                version: str | None = None) -> BuildMarker:
-    """A marker for a build finishing now (or at ``built_at``), with a fresh version."""
-    built_at = (built_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-    version = version or f"{built_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-    return BuildMarker(version=version, built_at=built_at, step=step, target=target)
+    """A marker as a run would write it now (or at ``at``), named ``version`` or a fresh id.
+    The dbt hooks write the real ones; this is for tools and tests that stand in for a run."""
+    at = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    return BuildMarker(version=version or uuid.uuid4().hex, at=at, step=step, target=target,
+                       state=state)
 
 
-def configured_marker_file() -> Path | None:
-    """SQLREC_BUILD_MARKER: the file that replaces the engine's own marker, when set."""
-    from sqlrec.config import load_settings
-
-    return load_settings().build_marker
+def marker_file(database: Path, state: str) -> Path:
+    return database.with_name(database.name + MARKER_SUFFIXES[state])
 
 
 def write_marker_file(path: Path, marker: BuildMarker) -> Path:
-    """Write the marker as JSON, atomically (written beside, then renamed), so that a reader
-    sees either the previous marker or the new one, never a partial file."""
+    """Write a marker as the DuckDB hook does, atomically (beside, then renamed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    content = {"version": marker.version, "built_at": marker.built_at.isoformat(),
+    content = {"version": marker.version, TIME_FIELDS[marker.state]: marker.at.isoformat(),
                "step": marker.step, "target": marker.target}
     with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=path.name, suffix=".tmp",
                                      delete=False) as temporary:
@@ -79,25 +96,20 @@ def write_marker_file(path: Path, marker: BuildMarker) -> Path:
     return path
 
 
-def read_marker_file(path: Path, target: str) -> BuildMarker | None:
-    """The marker in a file, or None when there is none or it cannot be parsed; ``target`` is
-    what a marker that names none is taken to be for."""
+def read_marker_file(path: Path, state: str, target: str) -> BuildMarker | None:
+    """The marker in a file, or None when there is none. A file that cannot be parsed (being
+    written, say) raises ValueError: the caller must not take it for "no build"."""
     try:
-        content = json.loads(path.read_text())
-        built_at = dt.datetime.fromisoformat(content["built_at"])
-        if built_at.tzinfo is None:
-            built_at = built_at.replace(tzinfo=dt.UTC)
-        return BuildMarker(version=str(content["version"]), built_at=built_at,
-                           step=str(content.get("step", "build")),
-                           target=str(content.get("target", target)))
-    except (OSError, ValueError, KeyError, TypeError):
+        text = path.read_text()
+    except FileNotFoundError:
         return None
-
-
-def marked_state(marker: BuildMarker | None) -> BuildState:
-    """The state of a warehouse whose only signal of a new build is its marker (no file to
-    watch): every marker is a finished build."""
-    return BuildState(version=marker.version if marker else None,
-                      built_at=marker.built_at if marker else None,
-                      signature=(marker.version if marker else None,), finished=True,
-                      writer_active=False)
+    try:
+        content = json.loads(text.splitlines()[0] if text.strip() else "")
+        at = dt.datetime.fromisoformat(content[TIME_FIELDS[state]])
+    except (ValueError, KeyError, TypeError, IndexError) as error:
+        raise ValueError(f"the build marker {path} cannot be read ({error}); it may be being "
+                         "written") from None
+    return BuildMarker(version=str(content["version"]),
+                       at=at if at.tzinfo else at.replace(tzinfo=dt.UTC),
+                       step=str(content.get("step", "build")),
+                       target=str(content.get("target", target)), state=state)

@@ -2,8 +2,8 @@
 
 Connection: a `trino` target of the dbt profile, resolved by dbt's own profile code, so host,
 port, user, https, certificate and password/JWT auth are exactly what `dbt --target trino` uses.
-Tables live in the profile's catalog and schema (Iceberg in sqlrec's set-up), and so does the
-build marker: one row per finished build in ``sqlrec_build_markers``.
+Tables live in the profile's catalog and schema (Iceberg in sqlrec's set-up), and so do the
+build markers the dbt hooks write: rows of ``sqlrec_build_markers`` (`sqlrec.warehouse.markers`).
 
 Reading goes through Trino's client protocol (JSON pages), converted to Arrow batch by batch.
 
@@ -23,6 +23,7 @@ Writing is never row by row. Two ways, chosen by configuration:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import logging
@@ -36,13 +37,12 @@ import pyarrow as pa
 
 from sqlrec.errors import UserError
 from sqlrec.warehouse.markers import (
+    FINISHED,
+    STARTED,
     BuildMarker,
     BuildState,
-    configured_marker_file,
-    marked_state,
     new_marker,
-    read_marker_file,
-    write_marker_file,
+    state_from_markers,
 )
 from sqlrec.warehouse.trino_sql import arrow_type, quote, sql_literal, trino_type
 
@@ -142,40 +142,51 @@ class TrinoWarehouse:
             self._execute(cursor, sql, params)
             return cursor.fetchall()
 
-    # ------------------------------------------------------------------------ build marker
+    def execute(self, statements: list[str]) -> None:
+        """Run statements one after another (Iceberg on Trino has no multi-statement
+        transactions: callers only use this where each statement stands on its own)."""
+        for statement in statements:
+            self._run(statement)
 
-    def write_build_marker(self, step: str = "build", *, built_at: dt.datetime | None = None,
-                           version: str | None = None) -> str:
-        """Record that `step` finished writing this schema: one more row of the marker table
-        (or the SQLREC_BUILD_MARKER file); return where it went."""
-        marker = new_marker(step, self.target, built_at=built_at, version=version)
-        configured = configured_marker_file()
-        if configured is not None:
-            return str(write_marker_file(configured, marker))
+    # ----------------------------------------------------------------------- build markers
+
+    def write_build_marker(self, state: str = FINISHED, *, step: str = "build",
+                           at: dt.datetime | None = None, version: str | None = None) -> str:
+        """Write a marker row as the dbt hooks do (for tools and tests standing in for a run)."""
+        marker = new_marker(state, step, self.target, at=at, version=version)
         self.write_table(MARKER_TABLE, pa.table({
             "version": [marker.version],
-            "built_at": pa.array([marker.built_at.replace(tzinfo=None)], pa.timestamp("us")),
-            "step": [marker.step], "target": [marker.target]}), mode="append")
+            "built_at": pa.array([marker.at.replace(tzinfo=None)], pa.timestamp("us")),
+            "step": [marker.step], "target": [marker.target], "state": [state]}), mode="append")
         return f"table {MARKER_TABLE}"
 
-    def read_build_marker(self) -> BuildMarker | None:
-        """The latest marker row (or the SQLREC_BUILD_MARKER file's), None when there is none."""
-        configured = configured_marker_file()
-        if configured is not None:
-            return read_marker_file(configured, self.target)
+    def read_build_marker(self, state: str = FINISHED) -> BuildMarker | None:
+        """The latest marker row of a state, None when there is none. Rows written before the
+        state column existed count as finished."""
         if not self.table_exists(MARKER_TABLE):
             return None
-        rows = self.query(f"select version, built_at, step from {MARKER_TABLE} "
+        columns = set(self.query(f"select * from {MARKER_TABLE} limit 0").column_names)
+        where = (f"coalesce(state, '{FINISHED}') = '{state}'" if "state" in columns
+                 else ("true" if state == FINISHED else "false"))
+        rows = self.query(f"select version, built_at, step from {MARKER_TABLE} where {where} "
                           "order by built_at desc, version desc limit 1").to_pylist()
         if not rows:
             return None
-        return BuildMarker(version=rows[0]["version"],
-                           built_at=rows[0]["built_at"].replace(tzinfo=dt.UTC),
-                           step=rows[0]["step"], target=self.target)
+        at = rows[0]["built_at"].replace(tzinfo=dt.UTC)
+        return BuildMarker(version=rows[0]["version"], at=at, step=rows[0]["step"],
+                           target=self.target, state=state)
 
     def build_state(self) -> BuildState:
-        """No file to watch: the marker is the only signal of a new build."""
-        return marked_state(self.read_build_marker())
+        """No file to watch: the marker rows are the only signal of a build."""
+        return state_from_markers(self.read_build_marker(STARTED), self.read_build_marker(FINISHED))
+
+    @contextlib.contextmanager
+    def reading_copy(self) -> Iterator[TrinoWarehouse]:
+        """Trino serves concurrent readers and writers itself: read the warehouse as it is."""
+        yield self
+
+    def wait_until_free(self) -> None:
+        """Nothing to wait for: Trino has no single-writer lock."""
 
     def not_built_message(self) -> str:
         return f"nothing built yet for target {self.target!r}; run `sqlrec build`"

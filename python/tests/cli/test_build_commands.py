@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 from types import SimpleNamespace
 
 from sqlrec import cli
@@ -64,3 +70,72 @@ def test_demo_builds_a_given_lake_and_prints_both_surfaces(small_lake, capfd):
     assert re.search(r"^\s*als\s+\d+\s+\d+$", printed, re.MULTILINE)
     assert re.search(r"^sqlrec train: wrote [\d,]+ rows to als_user_recommendations", printed,
                      re.MULTILINE)
+
+
+def test_malformed_vars_are_one_line_not_a_traceback(small_lake, capsys):
+    assert cli.main(["build", "--lake", str(small_lake), "--vars", "{half_life_days: [}"]) == 2
+    error = capsys.readouterr().err
+    assert "--vars is not valid YAML or JSON (line 1" in error
+    assert "Traceback" not in error and len(error.strip().splitlines()) == 1
+
+
+def children_of(pid: int) -> list[int]:
+    """Process ids whose parent is pid (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_killing_sqlrec_build_stops_its_dbt_child_too(small_lake, tmp_path):
+    """SIGTERM to `sqlrec build` reaches dbt: no orphan keeps building (and holding the
+    DuckDB file), and the run is not marked finished."""
+    database = tmp_path / "sqlrec.duckdb"
+    env = {**os.environ, "SQLREC_DUCKDB_PATH": str(database)}
+    sqlrec = subprocess.Popen([str(Path(sys.executable).parent / "sqlrec"), "build", "--lake",
+                               str(small_lake)], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (dbt := children_of(sqlrec.pid)):
+        assert time.monotonic() < deadline and sqlrec.poll() is None, "dbt never started"
+        time.sleep(0.05)
+    while not Path(f"{database}.building").exists():  # dbt has the run under way
+        assert time.monotonic() < deadline and sqlrec.poll() is None, "the run never started"
+        time.sleep(0.05)
+    sqlrec.send_signal(signal.SIGTERM)
+    _, error = sqlrec.communicate(timeout=60)
+    assert sqlrec.returncode == 2
+    assert "stopped by SIGTERM; dbt was stopped too" in error
+    assert not Path(f"/proc/{dbt[0]}").exists()  # not an orphan: gone
+    assert not Path(f"{database}.built").exists()
+    # the file is free again: the next build runs at once
+    completed = subprocess.run([str(Path(sys.executable).parent / "sqlrec"), "build", "--lake",
+                                str(small_lake), "--quiet"], env=env, capture_output=True,
+                               text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+
+
+def test_a_held_database_is_one_line_naming_the_holder(small_lake, tmp_path, monkeypatch,
+                                                       capsys):
+    database = tmp_path / "sqlrec.duckdb"
+    monkeypatch.setenv("SQLREC_DUCKDB_PATH", str(database))
+    monkeypatch.setenv("SQLREC_LOCK_TIMEOUT_S", "1")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+         "print('held', flush=True); time.sleep(60)", str(database)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert cli.main(["build", "--lake", str(small_lake)]) == 2
+        assert cli.main(["train", "--quiet"]) == 2
+    finally:
+        holder.kill()
+        holder.wait()
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 2 and all(f"in use by PID {holder.pid}" in line for line in errors)

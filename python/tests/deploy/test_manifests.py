@@ -442,7 +442,8 @@ def test_pods_run_non_root_on_a_read_only_root_with_writable_tmp(deployment):
 # ---------------------------------------------------------------- 6. settings and secrets
 
 def profile_variables() -> set[str]:
-    return set(re.findall(r"env_var\('([A-Z0-9_]+)'", (REPO / "profiles.yml.example").read_text()))
+    profile = (REPO / "profiles" / "profiles.yml").read_text()
+    return set(re.findall(r"env_var\('([A-Z0-9_]+)'", profile))
 
 
 def test_every_configmap_setting_is_read_by_the_service_or_the_dbt_profile(monkeypatch):
@@ -583,8 +584,8 @@ def test_the_image_finds_the_project_and_the_baked_profile():
               for instruction, argument in dockerfile_instructions() if instruction == "COPY"}
     # WORKDIR /app: `profiles.yml` lands in DBT_PROFILES_DIR, dbt_project.yml in the project
     assert env["DBT_PROFILES_DIR"] == env["SQLREC_PROJECT_DIR"] == "/app"
-    assert copies["profiles.yml"] == "profiles.yml.example"
-    assert "sqlrec:" in (REPO / "profiles.yml.example").read_text()
+    assert copies["profiles.yml"] == "profiles/profiles.yml"
+    assert "sqlrec:" in (REPO / "profiles" / "profiles.yml").read_text()
 
 
 # ---------------------------------------------------------------- 8. Locust on the cluster
@@ -694,7 +695,7 @@ def served(tmp_path_factory):
     database = folder / "sqlrec.duckdb"
     for name, table in tiny_tables().items():
         DuckDBWarehouse(database).write_table(name, table)
-    shutil.copyfile(REPO / "profiles.yml.example", folder / "profiles.yml")
+    shutil.copyfile(REPO / "profiles" / "profiles.yml", folder / "profiles.yml")
     port = free_port()
     env = {**os.environ, "DBT_PROFILES_DIR": str(folder), "SQLREC_TARGET": "duckdb",
            "SQLREC_DUCKDB_PATH": str(database), "SQLREC_PORT": str(port),

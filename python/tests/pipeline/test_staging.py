@@ -336,5 +336,8 @@ def test_related_items_analysis_quotes_its_item_id(small_lake, tmp_path, monkeyp
         shown, _ = json.JSONDecoder().raw_decode(
             completed.stdout[completed.stdout.index('{\n  "node"'):])
         rows[name] = shown["show"]
-    assert len(rows["real"]) == 20
+    with duckdb.connect(str(database), read_only=True) as connection:
+        neighbours = connection.execute("select count(*) from item_similarity where item_id = ?",
+                                        [item]).fetchall()[0][0]
+    assert len(rows["real"]) == neighbours > 0
     assert rows["hostile"] == []

@@ -90,7 +90,8 @@ def test_model_runs_columns_keep_their_types_across_appends(tmp_path):
                                  ).fetchall()
         metrics = connection.sql("select metrics from model_runs").fetchall()
     assert columns == [
-        ("run_id", "VARCHAR"), ("trained_at", "TIMESTAMP"), ("params", "VARCHAR"),
+        ("run_id", "VARCHAR"), ("model", "VARCHAR"), ("trained_at", "TIMESTAMP"),
+        ("params", "VARCHAR"),
         ("device", "VARCHAR"), ("users", "BIGINT"), ("items", "BIGINT"), ("nnz", "BIGINT"),
         ("fit_seconds", "DOUBLE"), ("seconds_per_iteration", "DOUBLE"), ("seconds", "DOUBLE"),
         ("metrics", "VARCHAR")]

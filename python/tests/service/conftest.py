@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from sqlrec.pipeline.build import build
+from sqlrec.pipeline.build import refresh
+from sqlrec.recommend.params import AlsParams
 from sqlrec.service.app import create_app
 from sqlrec.service.reloading import SnapshotStore, WarehouseSource
 from sqlrec.service.settings import ServiceSettings
@@ -26,12 +27,13 @@ def service_database(small_lake, tmp_path_factory) -> Path:
     """The dbt project built once on the small lake, in a DuckDB file of its own."""
     folder = tmp_path_factory.mktemp("service")
     database = folder / "sqlrec.duckdb"
-    shutil.copyfile(PROJECT_DIR / "profiles.yml.example", folder / "profiles.yml")
+    shutil.copyfile(PROJECT_DIR / "profiles" / "profiles.yml", folder / "profiles.yml")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DBT_PROFILES_DIR", str(folder))
         patch.setenv("SQLREC_TARGET", "duckdb")
         patch.setenv("SQLREC_DUCKDB_PATH", str(database))
-        build(small_lake, quiet=True)
+        # ALS too, so that the lists hold more than one source
+        refresh(small_lake, AlsParams(factors=16, iterations=5), quiet=True)
     return database
 
 
@@ -58,6 +60,8 @@ def database_copy(service_database, tmp_path, monkeypatch) -> Path:
     """A copy of the service database that the test may change; the active target points at it."""
     database = tmp_path / "copy.duckdb"
     shutil.copyfile(service_database, database)
+    for suffix in (".building", ".built"):  # the build markers say what the file holds
+        shutil.copyfile(f"{service_database}{suffix}", f"{database}{suffix}")
     monkeypatch.setenv("SQLREC_DUCKDB_PATH", str(database))
     return database
 

@@ -5,50 +5,94 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
 from sqlrec import warehouse
+from sqlrec.errors import UserError
+from sqlrec.pipeline.build import build
 from sqlrec.service.app import create_app
 from sqlrec.service.reloading import BuildState, SnapshotStore, WarehouseSource
 from sqlrec.service.settings import ServiceSettings
 from sqlrec.service.snapshot import load_snapshot
 from sqlrec.warehouse.duckdb import DuckDBWarehouse
+from sqlrec.warehouse.markers import FINISHED, STARTED
 
 from service_tables import ADMIN_TOKEN, halve_scores, sql
 
 
-def test_a_build_marker_triggers_a_reload(database_copy):
+def mark_build(version: str, *, finished: bool = True) -> None:
+    """What a dbt run's hooks write: a started marker, and a finished one when it succeeded."""
+    store = warehouse.connect()
+    store.write_build_marker(STARTED, version=version)
+    if finished:
+        store.write_build_marker(FINISHED, version=version)
+
+
+def test_a_finished_build_triggers_a_reload(database_copy):
     store = SnapshotStore(WarehouseSource(), interval_s=0)
     first = store.reload()
     assert store.poll_once() is False
     item_id = next(iter(first.similar.index))
     before = dict(sql(database_copy, "select similar_item_id, score from item_similarity "
-                      "where item_id = ?", item_id))
+                      "where item_id = ? and similar_item_is_available", item_id))
 
     halve_scores(database_copy)
-    warehouse.connect().write_build_marker()
-    marker = warehouse.connect().read_build_marker()
+    mark_build("v2")
     assert store.poll_once() is True
-    assert store.current.info.version == marker.version
+    assert store.current.info.version == "v2"
     client = TestClient(create_app(ServiceSettings(reload_interval_s=0), store=store))
     items = client.get(f"/items/{item_id}/similar", params={"k": 100}).json()["items"]
     assert {item["item_id"]: item["score"] for item in items} == pytest.approx(
         {item: score / 2 for item, score in before.items()}, rel=1e-12)
 
 
-def test_a_bare_rebuild_is_reloaded_once_the_file_settles(database_copy):
+def test_a_build_that_has_not_finished_is_never_served(database_copy):
+    """A build that started and changed tables but did not finish (failed, killed or still
+    running) is not loaded, neither by a running service nor by one that starts now."""
     store = SnapshotStore(WarehouseSource(), interval_s=0)
     first = store.reload().info.version
     halve_scores(database_copy)
-    assert store.poll_once() is False  # changed since the last look: maybe still being written
-    assert store.poll_once() is True
-    assert store.current.info.version != first and store.current.info.version.startswith("file-")
+    mark_build("v2", finished=False)
+    assert store.poll_once() is False and store.current.info.version == first
+
+    fresh = SnapshotStore(WarehouseSource(), interval_s=0)
+    assert fresh.poll_once() is False and fresh.current is None
+    with TestClient(create_app(ServiceSettings(reload_interval_s=0), store=fresh)) as client:
+        health = client.get("/healthz")
+        assert health.status_code == 503
+        assert "has not finished" in health.json()["last_reload_error"]["message"]
+
+    mark_build("v2")  # the same run's finished marker, as when it succeeds
+    assert store.poll_once() is True and store.current.info.version == "v2"
+
+
+def test_a_failed_sqlrec_build_is_not_served(database_copy, small_lake, tmp_path, monkeypatch):
+    """The issue's case, for real: a build fails half-way (here the quality gate, after staging
+    has replaced its table) while the service serves; the service keeps the old build."""
+    lake = tmp_path / "lake"
+    shutil.copytree(small_lake, lake)
+    store = SnapshotStore(WarehouseSource(), interval_s=0)
+    first = store.reload().info.version
+    rows = sum(pq.read_metadata(path).num_rows for path in lake.glob("events/*/*.parquet"))
+    day = next((lake / "events").iterdir())
+    pq.write_table(pa.table({"user_id": [None] * (rows + 1), "item_id": ["i"] * (rows + 1),
+                             "event_type": ["view"] * (rows + 1),
+                             "event_time": ["2026-10-01 10:00:00"] * (rows + 1)}),
+                   day / "broken-export.parquet")
+    with pytest.raises(UserError, match="events are valid"):
+        build(lake, quiet=True)
+    assert warehouse.connect().read_build_marker(STARTED).version != first
+    assert store.poll_once() is False and store.current.info.version == first
 
 
 def test_a_failed_reload_keeps_the_previous_snapshot(database_copy, tmp_path, probes):
@@ -71,18 +115,45 @@ def test_a_failed_reload_keeps_the_previous_snapshot(database_copy, tmp_path, pr
         assert lookup.status_code == 200 and lookup.json()["snapshot_version"] == version
 
 
+def test_a_database_that_went_away_shows_as_a_reload_error(database_copy):
+    store = SnapshotStore(WarehouseSource(), interval_s=0)
+    version = store.reload().info.version
+    with TestClient(create_app(ServiceSettings(reload_interval_s=0), store=store)) as client:
+        assert client.get("/healthz").json()["status"] == "ok"
+        database_copy.unlink()
+        assert store.poll_once() is False
+        health = client.get("/healthz").json()
+        assert health["status"] == "degraded" and health["snapshot"]["version"] == version
+        assert "is gone" in health["last_reload_error"]["message"]
+
+
+def test_a_reload_does_not_wait_for_nor_block_a_writer(database_copy):
+    """The snapshot is read from a copy: a process holding the file open for writing neither
+    stops the reload nor is stopped by it."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+         "print('held', flush=True); time.sleep(20)", str(database_copy)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        mark_build("v2")
+        store = SnapshotStore(WarehouseSource(), interval_s=0)
+        assert store.poll_once() is True and store.current.info.version == "v2"
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_the_poller_swaps_in_a_new_build_in_the_background(database_copy):
     with TestClient(create_app(ServiceSettings(reload_interval_s=0.05))) as client:
         first = client.get("/healthz").json()["snapshot"]["version"]
         halve_scores(database_copy)
-        store = warehouse.connect()
-        store.write_build_marker()
-        version = store.read_build_marker().version
+        mark_build("v2")
         deadline = time.monotonic() + 20
-        while client.get("/healthz").json()["snapshot"]["version"] != version:
+        while client.get("/healthz").json()["snapshot"]["version"] != "v2":
             assert time.monotonic() < deadline, "the poller did not load the new build"
             time.sleep(0.05)
-        assert version != first
+        assert first != "v2"
 
 
 class AlternatingSource:

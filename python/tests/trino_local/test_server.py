@@ -137,3 +137,25 @@ def test_cli_status_of_running_server(trino, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert f"running at {trino.url}" in out
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses (as dotted IPv4 or ::) a TCP port is listened on, from /proc/net."""
+    import ipaddress
+
+    found = set()
+    for table, size in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 16)):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, _remote, state = line.split()[1:4]
+            address, local_port = local.split(":")
+            if state == "0A" and int(local_port, 16) == port:  # 0A: LISTEN
+                raw = bytes.fromhex(address)
+                # /proc/net prints each 32-bit word in host (little-endian) order
+                words = b"".join(raw[i:i + 4][::-1] for i in range(0, size, 4))
+                found.add(str(ipaddress.ip_address(words)))
+    return found
+
+
+def test_the_local_server_listens_on_the_loopback_only(trino):
+    """The development server has no authentication: it must not be reachable from other hosts."""
+    assert listening_addresses(trino.port) == {"127.0.0.1"}

@@ -61,7 +61,7 @@ def trino(request, tmp_path_factory):
 @pytest.fixture(scope="module")
 def profiles(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("trino-profiles")
-    shutil.copyfile(PROJECT_DIR / "profiles.yml.example", folder / "profiles.yml")
+    shutil.copyfile(PROJECT_DIR / "profiles" / "profiles.yml", folder / "profiles.yml")
     return folder
 
 
