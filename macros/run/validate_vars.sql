@@ -18,6 +18,7 @@
         ('popular_items_k', 'integer', 0, none),
         ('blend_als_weight', 'number', 0, none),
         ('blend_similarity_weight', 'number', 0, none),
+        ('blend_ease_weight', 'number', 0, none),
         ('pair_chunks', 'integer', 1, 4096),
         ('recommendation_chunks', 'integer', 1, 4096),
         ('future_tolerance_hours', 'number', 0, none),

@@ -1,6 +1,7 @@
 {#- The item-similarity signal of "for you": each user's top_k new, available items by their
     similarity to the user's recent items, each neighbour weighted by how strongly the user holds
-    the recent item: raw_score(u, j) = sum over recent items i of w(u,i) * sim(i, j).
+    the recent item: raw_score(u, j) = sum over recent items i of w(u,i) * sim(i -> j).
+    because_item_id is the recent item with the largest term (on a tie the more recent one).
 
     Built in chunks of users (materialization chunked_table): at 10M events users have 80M
     (user, neighbour) rows, 71M of them distinct, and aggregating them all at once takes 9-11 GB;
@@ -18,7 +19,7 @@ with
 
 recent_items as (
 
-    select user_id, item_id, score
+    select user_id, item_id, score, recency_rank
     from {{ ref('user_recent_items') }}
     where {{ sqlrec.string_hash('user_id') }} % {{ sqlrec.chunk_count() }} = {{ sqlrec.chunk_number() }}
 
@@ -49,7 +50,10 @@ similarity_candidates as (
     select
         recent_items.user_id,
         available_similarity.similar_item_id as item_id,
-        sum(recent_items.score * available_similarity.score) as raw_score
+        sum(recent_items.score * available_similarity.score) as raw_score,
+        {{ sqlrec.arg_max_by('recent_items.item_id', [
+            'recent_items.score * available_similarity.score', '-recent_items.recency_rank']) }}
+            as because_item_id
     from recent_items
     inner join available_similarity
         on recent_items.item_id = available_similarity.item_id
@@ -101,5 +105,5 @@ ranked as (
 
 )
 
-select user_id, item_id, raw_score, rank
+select user_id, item_id, raw_score, rank, because_item_id
 from ranked

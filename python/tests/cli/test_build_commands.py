@@ -53,7 +53,7 @@ def test_refresh_builds_trains_and_builds_the_blend_with_the_saved_half_life(tmp
     assert calls[1][1].half_life_days == 12.0
     assert (calls[1][2]["k"], calls[1][2]["show_progress"]) == (7, False)
     assert calls[1][2]["details"] == {"params_file": str(params_file)}
-    assert calls[2][1]["select"] == "source:als+"
+    assert calls[2][1]["select"] == "source:models+"
     # --quiet hides progress, never the summaries
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == "sqlrec train: wrote nothing (a fake)"
