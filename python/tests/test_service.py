@@ -100,11 +100,21 @@ def halve_scores(database: Path) -> None:
                        ("item_similarity", "user_recommendations", "popular_items")))
 
 
-def similar_rows(database: Path, item_id: str, k: int) -> list[dict]:
-    return [dict(zip(("item_id", "score", "rank", "common_users"), row, strict=True))
-            for row in sql(database, "select similar_item_id, score, rank, common_users "
-                           "from item_similarity where item_id = ? order by rank limit ?",
-                           item_id, k)]
+def similar_rows(database: Path, item_id: str, k: int, *,
+                 include_unavailable: bool = False) -> list[dict]:
+    """The table's rows with the item's availability; by default (as the service answers) only
+    the available items, ranked again from 1."""
+    rows = sql(database, "select similarity.similar_item_id, similarity.score, similarity.rank, "
+               "similarity.common_users, coalesce(items.is_available, true) "
+               "from item_similarity as similarity left join int_items_enriched as items "
+               "on similarity.similar_item_id = items.item_id "
+               "where similarity.item_id = ? order by similarity.rank", item_id)
+    if not include_unavailable:
+        rows = [(item, score, rank, common_users, available) for rank, (
+            item, score, _, common_users, available) in enumerate(
+            (row for row in rows if row[4]), start=1)]
+    return [dict(zip(("item_id", "score", "rank", "common_users", "is_available"), row,
+                     strict=True)) for row in rows[:k]]
 
 
 def recommendation_rows(database: Path, user_id: str) -> list[tuple[str, float, str]]:
@@ -184,12 +194,14 @@ def probes(service_database) -> dict:
 @pytest.mark.parametrize("k", [1, 5, 100])
 def test_similar_items_are_the_table_rows(client, service_database, probes, k):
     for item_id in probes["items"]:
-        response = client.get(f"/items/{item_id}/similar", params={"k": k})
-        assert response.status_code == 200
-        body = SimilarItems.model_validate_json(response.content)
-        assert body.item_id == item_id
-        assert [item.model_dump() for item in body.items] == similar_rows(
-            service_database, item_id, k)
+        for include_unavailable in (False, True):
+            response = client.get(f"/items/{item_id}/similar", params={
+                "k": k, "include_unavailable": include_unavailable})
+            assert response.status_code == 200
+            body = SimilarItems.model_validate_json(response.content)
+            assert body.item_id == item_id
+            assert [item.model_dump() for item in body.items] == similar_rows(
+                service_database, item_id, k, include_unavailable=include_unavailable)
 
 
 def test_similar_items_default_to_ten(client, service_database, probes):
@@ -399,8 +411,8 @@ def test_metrics_count_requests_by_route_and_status(client, probes):
     client.get("/items/no-such-item/similar")
     text = client.get("/metrics").text
     assert 'sqlrec_http_requests_total{method="GET",route="/items/{item_id}/similar",' \
-        'status="200"} 1.0' in text
-    assert 'route="/items/{item_id}/similar",status="404"} 1.0' in text
+        'status="2xx"} 1.0' in text
+    assert 'route="/items/{item_id}/similar",status="4xx"} 1.0' in text
     assert 'sqlrec_http_request_duration_seconds_bucket{le="0.005",route=' in text
     assert "sqlrec_snapshot_age_seconds " in text
     assert 'sqlrec_snapshot_rows{table="item_similarity"}' in text
@@ -432,7 +444,8 @@ def test_a_build_marker_triggers_a_reload(database_copy):
     assert store.poll_once() is True
     assert store.current.info.version == marker.version
     client = TestClient(create_app(ServiceSettings(reload_interval_s=0), store=store))
-    items = client.get(f"/items/{item_id}/similar", params={"k": 100}).json()["items"]
+    items = client.get(f"/items/{item_id}/similar",
+                       params={"k": 100, "include_unavailable": True}).json()["items"]
     assert {item["item_id"]: item["score"] for item in items} == pytest.approx(
         {item: score / 2 for item, score in before.items()}, rel=1e-12)
 
