@@ -2,7 +2,7 @@
 
 The plain requests ("the first k similar items", "the first k recommendations") are a dict
 lookup and a slice of pre-rendered JSON. Filters (category, exclude) and the session's
-`recent_items` walk the same lists in rank order (the session's through the typed arrays of
+`recent_items` walk the same lists in rank order (the session's merged through
 `Snapshot.similar_order`) and render the few items they keep.
 """
 
@@ -75,9 +75,11 @@ def recommendations(snapshot: Snapshot, user_id: str, k: int, *, category: str |
 
     `category` keeps items of that category; `exclude` drops the items named. `recent_items`
     (what the client just viewed) puts first the items most similar to them: the sum of their
-    similarity rows, each listed item weighing the same, scaled so that the best scores 1. When
-    filters leave fewer than k, popular items of the category (or overall) fill the list. Each
-    item says where it came from in `source`; `rank` is its position in this answer.
+    similarity rows, each listed item weighing the same, scaled so that the best scores 1 (the
+    best of the items the session may bring: available, neither viewed nor known to the user
+    already; ties by item id). When filters leave fewer than k, popular items of the category (or
+    overall) fill the list. Each item says where it came from in `source`; `rank` is its position
+    in this answer.
     """
     rows = snapshot.recommendations.index.get(user_id)
     known_user = rows is not None
@@ -173,15 +175,15 @@ def _session_candidates(snapshot: Snapshot, recent_items: Sequence[str]
     """The session's item codes, and the available items similar to them, best first by summed
     similarity (ties by item id), as item codes and sums.
 
-    Each session item's rows are a slice of `similar_order.position`, the rows' places in one
-    precomputed order of every row by (score desc, item id): sorting the few positions gives the
-    merged order at once. Only when two session items list the same item are its scores summed
-    and the order remade.
+    The session items' lists are contiguous rows of typed arrays; `similar_order` gives each row
+    its place in one order of all rows, so that sorting the places merges the lists. Only when
+    two lists hold the same item are its scores summed and the order remade.
     """
-    codes, index = snapshot.catalogue.codes, snapshot.similar_available.index
-    merge = snapshot.similar_order
+    codes = snapshot.catalogue.codes
+    lists = snapshot.similar_available
+    index = lists.index
     session: set[int] = set()
-    slices = []
+    ranges = []
     for item_id in recent_items:
         code = codes.get(item_id)
         if code is None or code in session:
@@ -189,16 +191,23 @@ def _session_candidates(snapshot: Snapshot, recent_items: Sequence[str]
         session.add(code)
         rows = index.get(item_id)
         if rows is not None:
-            slices.append(merge.position[rows[0]:rows[1]])
-    if not slices:
+            ranges.append(slice(*rows))
+    if not ranges:
         return session, [], []
-    positions = np.concatenate(slices) if len(slices) > 1 else slices[0].copy()
-    positions.sort()
-    item_codes = merge.item_codes[positions]
+    order, item_codes, scores = snapshot.similar_order, lists.item_codes, lists.scores
+    if len(ranges) == 1:
+        rows = ranges[0]
+        order, item_codes, scores = order[rows], item_codes[rows], scores[rows]
+    else:
+        order = np.concatenate([order[rows] for rows in ranges])
+        item_codes = np.concatenate([item_codes[rows] for rows in ranges])
+        scores = np.concatenate([scores[rows] for rows in ranges])
+    merged = order.argsort()
+    item_codes, scores = item_codes[merged], scores[merged]
     candidates = item_codes.tolist()
-    if len(slices) > 1 and len(set(candidates)) < len(candidates):
-        return session, *_summed(item_codes, merge.scores[positions])
-    return session, candidates, merge.scores[positions].tolist()
+    if len(ranges) > 1 and len(set(candidates)) < len(candidates):
+        return session, *_summed(item_codes, scores)
+    return session, candidates, scores.tolist()
 
 
 def _summed(codes: np.ndarray, scores: np.ndarray) -> tuple[list[int], list[float]]:

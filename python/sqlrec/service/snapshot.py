@@ -9,8 +9,8 @@ that filter or combine lists.
 "Viewed together" is served without sold-out items: the pre-rendered lists of
 `item_similarity` are its available rows, ranked again; the complete rows, asked for rarely
 (`include_unavailable`), are kept as typed columns and rendered per request. The session
-lookup (`recent_items`) merges a few of those lists through `MergeOrder`, one order of all
-their rows computed here.
+lookup (`recent_items`) merges a few of those lists through `Snapshot.similar_order`, one order
+of all their rows computed here.
 
 Everything here is built with vectorised Arrow and numpy operations: loading a snapshot of a
 few million rows takes seconds, and the GIL is mostly free meanwhile for the requests that the
@@ -56,8 +56,7 @@ class Catalogue:
     category_codes: array  # -1 when the item has no category; an array indexes fast from Python
     categories: list[str]
     category_index: dict[str, int]
-    unavailable: frozenset[int]  # codes of sold-out items
-    available: np.ndarray  # bool by code: the complement of `unavailable`
+    available: np.ndarray  # bool by code: false for sold-out items
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -105,17 +104,6 @@ class TableRows:
 
 
 @dataclass(frozen=True, slots=True)
-class MergeOrder:
-    """Every row of some ranked lists in one order, best first: score descending, ties by item
-    id. Merging a few of the lists is then sorting the places of their rows, `position[start:
-    stop]`, and reading `item_codes` and `scores` there: no scores compared per request."""
-
-    position: np.ndarray  # int32 by row of the lists: the row's place in this order
-    item_codes: np.ndarray  # int32, in this order
-    scores: np.ndarray  # float64, in this order
-
-
-@dataclass(frozen=True, slots=True)
 class ItemLists:
     """Unranked per-key item lists (a user's recent items): key -> rows of `item_codes`."""
 
@@ -146,7 +134,10 @@ class Snapshot:
     catalogue: Catalogue
     similar: TableRows  # keyed by item_id: the table's rows, sold-out neighbours included
     similar_available: RankedLists  # the same lists without sold-out items, ranks renumbered
-    similar_order: MergeOrder  # of similar_available's rows, for recent_items
+    # int32 by row of similar_available: the row's place in one order of all its rows, score
+    # descending, ties by item id. Merging a few lists (recent_items) is then sorting the places
+    # of their rows: no scores compared per request.
+    similar_order: np.ndarray
     recommendations: RankedLists  # keyed by user_id
     popular: RankedLists  # keyed by None (global) or a category
     recent: ItemLists  # keyed by user_id
@@ -227,12 +218,11 @@ def build_snapshot(tables: dict[str, pa.Table], *, version: str, built_at: dt.da
                     version_json=json.dumps(version).encode())
 
 
-def _merge_order(lists: RankedLists) -> MergeOrder:
+def _merge_order(lists: RankedLists) -> np.ndarray:
     order = np.lexsort((lists.item_codes, -lists.scores))
     position = np.empty(len(order), dtype=np.int32)
     position[order] = np.arange(len(order), dtype=np.int32)
-    return MergeOrder(position=position, item_codes=lists.item_codes[order],
-                      scores=lists.scores[order])
+    return position
 
 
 def _release_freed_memory() -> None:
@@ -289,7 +279,6 @@ def _catalogue(tables: dict[str, pa.Table]) -> Catalogue:
                              .astype(np.int32).tobytes()),
         categories=categories,
         category_index=category_index,
-        unavailable=frozenset(np.flatnonzero(~available).tolist()),
         available=available,
     )
 
