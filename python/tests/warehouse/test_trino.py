@@ -313,10 +313,20 @@ def test_blend_and_service_on_trino(trino, profiles, lake, trino_schema):
             ["item_id", "rank"])
         item_id = similar["item_id"].iloc[0]
         rows = similar[similar["item_id"] == item_id]
-        answer = client.get(f"/items/{item_id}/similar", params={"k": 100}).json()["items"]
+        # include_unavailable: the table's rows as they are, with the table's rank
+        answer = client.get(f"/items/{item_id}/similar",
+                            params={"k": 100, "include_unavailable": "true"}).json()["items"]
         assert [item["item_id"] for item in answer] == list(rows["similar_item_id"])
+        assert [item["rank"] for item in answer] == list(rows["rank"])
         assert [item["score"] for item in answer] == pytest.approx(list(rows["score"]),
                                                                    rel=1e-12)
+        # by default without the items the catalogue marks sold out, ranked again
+        catalogue = trino_table(trino, trino_schema, "int_items_enriched")
+        sold_out = set(catalogue.loc[catalogue["is_available"].eq(False), "item_id"])
+        available = rows[~rows["similar_item_id"].isin(sold_out)]
+        answer = client.get(f"/items/{item_id}/similar", params={"k": 100}).json()["items"]
+        assert [item["item_id"] for item in answer] == list(available["similar_item_id"])
+        assert [item["rank"] for item in answer] == list(range(1, len(available) + 1))
 
         recommended = trino_table(trino, trino_schema, "user_recommendations")
         user_id = recommended.loc[recommended["source"] == "als", "user_id"].iloc[0]
