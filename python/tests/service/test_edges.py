@@ -451,7 +451,7 @@ def test_the_session_merge_sums_shared_neighbours(client, service_database):
 
 
 def test_path_ids_are_bounded_in_the_openapi_schema(loaded_store):
-    """So that the schemathesis test (service/test_openapi.py) sends too long ids and expects 422."""
+    """So that schemathesis (service/test_openapi.py) sends too long ids and expects 422."""
     schema = create_app(ServiceSettings(reload_interval_s=0), store=loaded_store).openapi()
     parameters = schema["paths"]["/items/{item_id}/similar"]["get"]["parameters"]
     item_id = next(parameter for parameter in parameters if parameter["name"] == "item_id")
