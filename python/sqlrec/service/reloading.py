@@ -219,10 +219,3 @@ def _refuse_emptied_tables(current: Snapshot | None, new: Snapshot) -> None:
                if rows > 0 and new.info.row_counts.get(table, 0) == 0}
     if emptied:
         raise EmptiedTables(emptied, current.info.version)
-
-
-def _mtime_ns(path: Path) -> int | None:
-    try:
-        return path.stat().st_mtime_ns
-    except OSError:
-        return None
