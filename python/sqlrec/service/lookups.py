@@ -91,22 +91,24 @@ def recommendations(snapshot: Snapshot, user_id: str, k: int, *, category: str |
             return _recommendations_body(user_id, known_user, snapshot, served,
                                          lists.json_items(start, start + served))
     picked = _pick(snapshot, user_id, rows, k, category, exclude, recent_items)
-    served = len(picked) // 3
+    served = len(picked) // 4
     return _recommendations_body(user_id, known_user, snapshot, served,
                                  (_items_template(served) % tuple(picked)).encode())
 
 
 @cache
 def _items_template(count: int) -> str:
-    """The JSON of `count` recommendations to %-format with (item id JSON, score, source JSON)
-    each: one formatting call renders the answer, ranks written in already."""
-    return ",".join('{"item_id":%s,"score":%r,"rank":' + str(rank) + ',"source":%s}'
-                    for rank in range(1, count + 1))
+    """The JSON of `count` recommendations to %-format with (item id JSON, score, source JSON,
+    because item id JSON) each: one formatting call renders the answer, ranks written in
+    already."""
+    return ",".join('{"item_id":%s,"score":%r,"rank":' + str(rank)
+                    + ',"source":%s,"because_item_id":%s}' for rank in range(1, count + 1))
 
 
 def _pick(snapshot: Snapshot, user_id: str, rows: tuple[int, int] | None, k: int,
           category: str | None, exclude: Sequence[str], recent_items: Sequence[str]) -> list:
-    """The items to answer, in order, flat: item id JSON, score, source JSON, item id JSON..."""
+    """The items to answer, in order, flat: item id JSON, score, source JSON, because JSON, item
+    id JSON..."""
     catalogue = snapshot.catalogue
     codes = catalogue.codes
     category_code = None
@@ -120,13 +122,13 @@ def _pick(snapshot: Snapshot, user_id: str, rows: tuple[int, int] | None, k: int
     # lists already leave them out, the lists made here must too.
     known = snapshot.recent.codes_of(user_id)
     picked: list = []
-    limit = 3 * k
+    limit = 4 * k
     if recent_items:
-        session, candidates, scores = _session_candidates(snapshot, recent_items)
+        session, candidates, scores, reasons = _session_candidates(snapshot, recent_items)
         never = set(known)
         never |= session
         best = None
-        for code, score in zip(candidates, scores, strict=True):
+        for code, score, reason in zip(candidates, scores, reasons, strict=True):
             if code in never:
                 continue
             if best is None:  # the scale: the best the session brings, whatever the filters
@@ -135,7 +137,7 @@ def _pick(snapshot: Snapshot, user_id: str, rows: tuple[int, int] | None, k: int
                                  and category_codes[code] != category_code):
                 continue
             taken.add(code)
-            picked += (ids_json[code], score / best, RECENT_ITEMS_SOURCE_JSON)
+            picked += (ids_json[code], score / best, RECENT_ITEMS_SOURCE_JSON, ids_json[reason])
             if len(picked) == limit:
                 return picked
         taken |= session
@@ -158,22 +160,25 @@ def _fill(picked: list, limit: int, lists: RankedLists, start: int, stop: int, t
     if len(picked) >= limit:
         return
     sources_json = lists.sources_json
-    for code, score, source in zip(lists.item_codes[start:stop].tolist(),
-                                   lists.scores[start:stop].tolist(),
-                                   lists.source_codes[start:stop].tolist(), strict=True):
+    for code, score, source, reason in zip(lists.item_codes[start:stop].tolist(),
+                                           lists.scores[start:stop].tolist(),
+                                           lists.source_codes[start:stop].tolist(),
+                                           lists.because_codes[start:stop].tolist(), strict=True):
         if code in taken or (category_code is not None
                              and category_codes[code] != category_code):
             continue
         taken.add(code)
-        picked += (ids_json[code], score, sources_json[source])
+        picked += (ids_json[code], score, sources_json[source],
+                   ids_json[reason] if reason >= 0 else "null")
         if len(picked) == limit:
             return
 
 
 def _session_candidates(snapshot: Snapshot, recent_items: Sequence[str]
-                        ) -> tuple[set[int], list[int], list[float]]:
+                        ) -> tuple[set[int], list[int], list[float], list[int]]:
     """The session's item codes, and the available items similar to them, best first by summed
-    similarity (ties by item id), as item codes and sums.
+    similarity (ties by item id), as item codes, sums and the session item that contributes most
+    to each (the reason).
 
     The session items' lists are contiguous rows of typed arrays; `similar_order` gives each row
     its place in one order of all rows, so that sorting the places merges the lists. Only when
@@ -183,7 +188,7 @@ def _session_candidates(snapshot: Snapshot, recent_items: Sequence[str]
     lists = snapshot.similar_available
     index = lists.index
     session: set[int] = set()
-    ranges = []
+    ranges, origins = [], []
     for item_id in recent_items:
         code = codes.get(item_id)
         if code is None or code in session:
@@ -192,35 +197,42 @@ def _session_candidates(snapshot: Snapshot, recent_items: Sequence[str]
         rows = index.get(item_id)
         if rows is not None:
             ranges.append(slice(*rows))
+            origins.append(code)
     if not ranges:
-        return session, [], []
+        return session, [], [], []
     order, item_codes, scores = snapshot.similar_order, lists.item_codes, lists.scores
     if len(ranges) == 1:
         rows = ranges[0]
         order, item_codes, scores = order[rows], item_codes[rows], scores[rows]
+        reasons = np.full(len(item_codes), origins[0], dtype=np.int64)
     else:
         order = np.concatenate([order[rows] for rows in ranges])
         item_codes = np.concatenate([item_codes[rows] for rows in ranges])
         scores = np.concatenate([scores[rows] for rows in ranges])
-    merged = order.argsort()
-    item_codes, scores = item_codes[merged], scores[merged]
+        reasons = np.concatenate([np.full(rows.stop - rows.start, origin, dtype=np.int64)
+                                  for rows, origin in zip(ranges, origins, strict=True)])
+    merged = order.argsort(kind="stable")
+    item_codes, scores, reasons = item_codes[merged], scores[merged], reasons[merged]
     candidates = item_codes.tolist()
     if len(ranges) > 1 and len(set(candidates)) < len(candidates):
-        return session, *_summed(item_codes, scores)
-    return session, candidates, scores.tolist()
+        return session, *_summed(item_codes, scores, reasons)
+    return session, candidates, scores.tolist(), reasons.tolist()
 
 
-def _summed(codes: np.ndarray, scores: np.ndarray) -> tuple[list[int], list[float]]:
-    """Each item once with the sum of its scores, best first, ties by item id (by code)."""
-    by_code = codes.argsort(kind="stable")
-    codes = codes[by_code]
+def _summed(codes: np.ndarray, scores: np.ndarray, reasons: np.ndarray
+            ) -> tuple[list[int], list[float], list[int]]:
+    """Each item once with the sum of its scores and the reason of its largest score, best
+    first, ties by item id (by code)."""
+    by_code = np.lexsort((-scores, codes))  # per code, its largest score first
+    codes, scores, reasons = codes[by_code], scores[by_code], reasons[by_code]
     first = np.empty(len(codes), dtype=bool)
     first[0] = True
     np.not_equal(codes[1:], codes[:-1], out=first[1:])
     firsts = first.nonzero()[0]
-    sums = np.add.reduceat(scores[by_code], firsts)
+    sums = np.add.reduceat(scores, firsts)
     best_first = (-sums).argsort(kind="stable")
-    return codes[firsts][best_first].tolist(), sums[best_first].tolist()
+    return (codes[firsts][best_first].tolist(), sums[best_first].tolist(),
+            reasons[firsts][best_first].tolist())
 
 
 def _recommendations_body(user_id: str, known_user: bool, snapshot: Snapshot, served: int,

@@ -38,11 +38,15 @@ class Recommendation(BaseModel):
     score: float = Field(description="comparable within one source only")
     rank: int = Field(ge=1, description="position in this answer")
     source: str = Field(
-        description="where the item comes from: 'item_similarity' or 'als' (the batch "
+        description="where the item comes from: 'item_similarity', 'als' or 'ease' (the batch "
         "list), 'recent_items' (similar to the recent_items of the request), 'popular' "
         "(popular items, for a cold user or to fill a filtered list)",
         examples=["item_similarity", "recent_items", "popular"],
     )
+    because_item_id: str | None = Field(
+        description="why: the user's item that explains this one best (\"because you viewed "
+        "X\"): the recent item with the largest similarity term, or for ALS and EASE rows the "
+        "user's item with the largest share of the model's score; null for popular items")
 
 
 class Recommendations(BaseModel):

@@ -37,7 +37,7 @@ from sqlrec.warehouse import Warehouse
 TABLE_COLUMNS: dict[str, list[str]] = {
     "int_items_enriched": ["item_id", "category", "is_available"],
     "item_similarity": ["item_id", "similar_item_id", "score", "rank", "common_users"],
-    "user_recommendations": ["user_id", "item_id", "score", "rank", "source"],
+    "user_recommendations": ["user_id", "item_id", "score", "rank", "source", "because_item_id"],
     "popular_items": ["scope", "category", "item_id", "score", "rank"],
     "user_recent_items": ["user_id", "item_id", "recency_rank"],
 }
@@ -79,6 +79,7 @@ class RankedLists:
     sources_json: list[str]  # source_names, JSON-encoded
     body: bytes
     row_offsets: array
+    because_codes: np.ndarray | None = None  # int32 codes of each row's reason item, -1 none
 
     def json_items(self, start: int, stop: int) -> bytes:
         """Rows [start, stop) as the inside of a JSON array."""
@@ -187,6 +188,7 @@ def build_snapshot(tables: dict[str, pa.Table], *, version: str, built_at: dt.da
         item_codes=_codes(recommendations_table["item_id"], vocabulary),
         scores=recommendations_table["score"], ids_json=ids_json,
         sources=recommendations_table["source"],
+        because=_codes(recommendations_table["because_item_id"], vocabulary),
     )
     popular_table = tables["popular_items"]
     scope_keys = pc.binary_join_element_wise(
@@ -196,6 +198,7 @@ def build_snapshot(tables: dict[str, pa.Table], *, version: str, built_at: dt.da
         item_codes=_codes(popular_table["item_id"], vocabulary), scores=popular_table["score"],
         ids_json=ids_json,
         sources=pa.repeat(pa.scalar(POPULAR_SOURCE), popular_table.num_rows),
+        because=np.full(popular_table.num_rows, -1, dtype=np.int32),
         key_names=lambda key: None if key.startswith("global:") else key.split(":", 1)[1],
     )
     recent_table = tables["user_recent_items"]
@@ -253,8 +256,9 @@ def _catalogue(tables: dict[str, pa.Table]) -> Catalogue:
     # Every id any table mentions, so that codes never miss, in order.
     mentioned = [items["item_id"], tables["item_similarity"]["item_id"],
                  tables["item_similarity"]["similar_item_id"],
-                 tables["user_recommendations"]["item_id"], tables["popular_items"]["item_id"],
-                 tables["user_recent_items"]["item_id"]]
+                 tables["user_recommendations"]["item_id"],
+                 tables["user_recommendations"]["because_item_id"].drop_null(),
+                 tables["popular_items"]["item_id"], tables["user_recent_items"]["item_id"]]
     vocabulary = pc.unique(pa.chunked_array(
         [chunk for column in mentioned for chunk in column.cast(pa.string()).chunks],
         type=pa.string()))
@@ -284,7 +288,9 @@ def _catalogue(tables: dict[str, pa.Table]) -> Catalogue:
 
 
 def _codes(ids: pa.ChunkedArray, vocabulary: pa.Array) -> np.ndarray:
-    return pc.index_in(ids.cast(pa.string()), value_set=vocabulary).to_numpy().astype(np.int32)
+    """Catalogue codes of ids; -1 for a null id."""
+    codes = pc.fill_null(pc.index_in(ids.cast(pa.string()), value_set=vocabulary), -1)
+    return codes.to_numpy().astype(np.int32)
 
 
 def _group(keys: pa.ChunkedArray, ranks: pa.ChunkedArray) -> tuple[np.ndarray, dict]:
@@ -313,9 +319,11 @@ def _table_rows(*, keys, ranks, item_codes: np.ndarray, scores, common_users) ->
 
 
 def _ranked_lists(*, keys, ranks, item_codes: np.ndarray, scores, ids_json: pa.Array,
-                  sources=None, extra=(), key_names=None, renumber: bool = False) -> RankedLists:
+                  sources=None, because: np.ndarray | None = None, extra=(), key_names=None,
+                  renumber: bool = False) -> RankedLists:
     """The lists of a table, ordered by key then rank. `renumber`: each row's rank becomes its
-    position in its list (for lists that leave out some of the table's rows)."""
+    position in its list (for lists that leave out some of the table's rows). `because`: each
+    row's reason item code (-1 none), rendered as because_item_id."""
     order, index = _group(keys, ranks)
     if key_names is not None:
         index = {key_names(key): rows for key, rows in index.items()}
@@ -338,13 +346,18 @@ def _ranked_lists(*, keys, ranks, item_codes: np.ndarray, scores, ids_json: pa.A
         source_codes = encoded.indices.to_numpy().astype(np.int8)
         sources_json = pa.array([json.dumps(name) for name in source_names], pa.string())
         parts += [',"source":', pc.take(sources_json, encoded.indices)]
+    if because is not None:
+        because = because[order]
+        reasons_json = pc.take(pa.array([*ids_json.to_pylist(), "null"], pa.string()),
+                               pa.array(np.where(because >= 0, because, len(ids_json))))
+        parts += [',"because_item_id":', reasons_json]
     parts.append("},")
     rows_json = pc.binary_join_element_wise(*parts, "").cast(pa.large_string())
     body, row_offsets = _buffer_of(rows_json)
     return RankedLists(index=index, item_codes=item_codes, scores=scores.to_numpy(),
                        source_codes=source_codes, source_names=source_names,
                        sources_json=[json.dumps(name) for name in source_names],
-                       body=body, row_offsets=row_offsets)
+                       body=body, row_offsets=row_offsets, because_codes=because)
 
 
 def _positions_in_lists(rows, row_count: int) -> np.ndarray:
