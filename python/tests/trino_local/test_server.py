@@ -140,7 +140,8 @@ def test_cli_status_of_running_server(trino, capsys):
 
 
 def listening_addresses(port: int) -> set[str]:
-    """The local addresses (dotted IPv4, IPv4-mapped ones unmapped, or ::) a TCP port is listened on, from /proc/net."""
+    """The local addresses a TCP port is listened on, from /proc/net: dotted IPv4 (IPv4-mapped
+    ones unmapped) or IPv6."""
     import ipaddress
 
     found = set()
@@ -153,7 +154,7 @@ def listening_addresses(port: int) -> set[str]:
                 # /proc/net prints each 32-bit word in host (little-endian) order
                 words = b"".join(raw[i:i + 4][::-1] for i in range(0, size, 4))
                 ip = ipaddress.ip_address(words)
-                # a JVM with IPv6 listens on the IPv4-mapped form (::ffff:127.0.0.1) of the same address
+                # a JVM with IPv6 listens on the IPv4-mapped form (::ffff:127.0.0.1)
                 found.add(str(getattr(ip, "ipv4_mapped", None) or ip))
     return found
 

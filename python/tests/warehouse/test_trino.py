@@ -20,6 +20,7 @@ import math
 import shutil
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -38,6 +39,7 @@ from sqlrec.service.reloading import SnapshotStore, WarehouseSource
 from sqlrec.service.settings import ServiceSettings
 from sqlrec.trino_local.server import TrinoServer
 from sqlrec.warehouse.duckdb import DuckDBWarehouse
+from sqlrec.warehouse.markers import FINISHED, STARTED
 from sqlrec.warehouse.trino import TrinoWarehouse
 
 from helpers import PROJECT_DIR, SKIP_TRINO, build_into, free_port, read_table, skip_trino_loudly
@@ -365,7 +367,10 @@ def test_blend_and_service_on_trino(trino, profiles, lake, trino_schema):
 
         # a later build (its marker row) is picked up by the poll
         assert snapshots.poll_once() is False
-        assert store.write_build_marker("build") == "table sqlrec_build_markers"
+        later = uuid.uuid4().hex  # a run starts, then finishes, as the dbt hooks mark it
+        assert store.write_build_marker(STARTED, version=later) == "table sqlrec_build_markers"
+        assert snapshots.poll_once() is False  # started, not finished: nothing new is served
+        store.write_build_marker(FINISHED, version=later)
         assert snapshots.poll_once() is True
         assert snapshots.current.info.version == store.read_build_marker().version != (
             marker.version)
@@ -373,8 +378,9 @@ def test_blend_and_service_on_trino(trino, profiles, lake, trino_schema):
 
 def test_new_partition_is_synced_and_appended(trino, profiles, lake, trino_schema):
     """A second build sees a new event_date folder (the hook syncs partitions) and appends only
-    it; its events repeat ids staged before, so they are rejected as duplicates."""
+    it; its events repeat ids staged before, so each new row is rejected or a duplicate."""
     staged = ("select count(*), count(distinct event_date), count_if(reject_reason is not null) "
+              "+ (select count(*) from int_event_id_repeats where occurrence > 1) "
               "from stg_lake__events")
     before = trino.query(staged, catalog="iceberg", schema=trino_schema)[0]
     events = lake / "events"
@@ -384,7 +390,7 @@ def test_new_partition_is_synced_and_appended(trino, profiles, lake, trino_schem
     shutil.copytree(last_day, new_day)
     try:
         trino_build(trino, profiles, lake, trino_schema, "lake_compare",
-                    command=["build", "--select", "stg_lake__events"])
+                    command=["build", "--select", "stg_lake__events", "int_event_id_repeats"])
         after = trino.query(staged, catalog="iceberg", schema=trino_schema)[0]
     finally:
         shutil.rmtree(new_day)
