@@ -165,7 +165,7 @@ def experiment(*, name: str = EXPERIMENT_NAME, namespace: str = "kubeflow",
     resources: dict[str, Any] = {"requests": {"cpu": "2", "memory": "8Gi"},
                                  "limits": {"cpu": "4", "memory": "16Gi"}}
     if gpu:
-        resources["limits"]["nvidia.com/gpu"] = 1
+        resources["limits"]["nvidia.com/gpu"] = "1"
     container = {
         "name": CONTAINER, "image": image, "command": trial_command(movielens),
         "env": [{"name": "SQLREC_DUCKDB_PATH", "value": f"{DATA_MOUNT}/sqlrec.duckdb"},

@@ -147,6 +147,7 @@ def run_local(lake: Path, *, params: dict[str, Any] | None = None,
     from sqlrec import project
     from sqlrec.kubeflow import publish
 
+    _import_kfp_local()
     target = target or project.active_target()
     places = publish.resolve(target, warehouse)
     root = Path(pipeline_root) if pipeline_root else project.project_dir() / "local_outputs"
@@ -165,6 +166,31 @@ def run_local(lake: Path, *, params: dict[str, Any] | None = None,
             raise UserError(f"{_plain(error)}; the served warehouse {places.served} is "
                             "unchanged") from None
     return run.output
+
+
+def _import_kfp_local() -> None:
+    """Import kfp.local's task dispatcher without this repository's docker/ folder in the way.
+
+    The dispatcher imports the Docker SDK as ``docker`` when it can. Where Python runs from the
+    project's root (``python -m``, pytest), the root is on sys.path and docker/ would be taken for
+    that package, an empty namespace, and the import would fail with an AttributeError instead of
+    finding no SDK (which kfp handles: only the DockerRunner needs it)."""
+    import importlib
+    import sys
+
+    from sqlrec import project
+
+    root = project.project_dir().resolve()
+    shadowing = [entry for entry in sys.path if Path(entry or ".").resolve() == root]
+    found = sys.modules.get("docker")
+    if found is not None and getattr(found, "__file__", None) is None:
+        del sys.modules["docker"]  # the folder, imported as a namespace package
+    saved = sys.path[:]
+    sys.path[:] = [entry for entry in sys.path if entry not in shadowing]
+    try:
+        importlib.import_module("kfp.local.task_dispatcher")
+    finally:
+        sys.path[:] = saved
 
 
 def _plain(error: Exception) -> str:

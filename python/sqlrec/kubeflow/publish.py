@@ -144,7 +144,7 @@ def decide(ndcg: float, last: PublishedRun | None, max_drop: float) -> tuple[boo
     if not 0 <= max_drop <= 1:
         raise UserError(f"the gate's max_drop must lie in [0, 1] (a share), got {max_drop}")
     if math.isnan(ndcg):
-        return False, "the run's NDCG@10 is not a number: not published"
+        return False, "not published: the run's NDCG@10 is not a number"
     if last is None:
         return True, (f"published: no run was published before; NDCG@10 {ndcg:.4f} becomes the "
                       "one later runs are compared with")
