@@ -28,4 +28,4 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)
 
 clean:
-	rm -rf data target logs reports
+	rm -rf data target logs reports local_outputs
