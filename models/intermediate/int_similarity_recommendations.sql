@@ -75,7 +75,9 @@ new_candidates as (
 {# Ranking every candidate is the costliest step, so each user's top_k-th best score is found
    first (an aggregate keeping k values per user) and only candidates at or above it are
    ranked: no true top-k candidate is dropped, ties at the floor are kept and the ranking
-   decides them. A user with fewer than k candidates has no floor. #}
+   decides them. A user with fewer than k candidates has no floor. The floor is lowered by a
+   relative 1e-9: Trino computes the CTE twice, summing the floats in another order, so the k-th
+   score itself can land a hair below its own floor. #}
 {% if top_k > 0 -%}
 score_floors as (
 
@@ -94,7 +96,7 @@ candidates_above_floor as (
     left join score_floors
         on new_candidates.user_id = score_floors.user_id
     where score_floors.score_floor is null
-        or new_candidates.raw_score >= score_floors.score_floor
+        or new_candidates.raw_score >= score_floors.score_floor - 1e-9 * abs(score_floors.score_floor)
     {%- endif %}
 
 ),

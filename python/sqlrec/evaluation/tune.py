@@ -181,13 +181,19 @@ def blend_weights(params: PipelineParams) -> dict[str, float]:
     return {part: float(params.dbt_vars.get(name, 1.0)) for part, name in names.items()}
 
 
+def validation_split(events: pd.DataFrame):
+    """The split trials are scored on: the evaluation's training part, held out once more."""
+    from sqlrec.evaluation.split import temporal_split
+
+    return temporal_split(temporal_split(events).train)
+
+
 def validation_scorer(events: pd.DataFrame, *, unavailable: set[str] | None = None,
                       device: str = "cpu") -> Scorer:
-    """The scorer of the validation split: the evaluation's training part, held out once more."""
-    from sqlrec.evaluation.split import temporal_split
+    """The scorer of the validation split (`validation_split`)."""
     from sqlrec.evaluation.twin import Prepared
 
-    split = temporal_split(temporal_split(events).train)
+    split = validation_split(events)
     if split.test.empty:
         raise UserError("too little data to carve a validation split (users need at least two "
                         "items seen by others)")

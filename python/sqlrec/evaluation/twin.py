@@ -147,7 +147,8 @@ def similarity(weights: sp.csr_matrix, model: str, *, alpha: float = 0.5, beta: 
     binary = weights.copy()
     binary.data[:] = 1.0
     common = (binary.T @ binary).tocsr()
-    degree = np.asarray(binary.sum(axis=0)).ravel()
+    # an item no user keeps has degree 0 and no entry to scale: any finite factor will do
+    degree = np.maximum(np.asarray(binary.sum(axis=0)).ravel(), 1.0)
     if model == "cosine":
         rows = sp.diags(1.0 / np.sqrt(np.asarray(weights.multiply(weights).sum(axis=1)).ravel()))
         normalised = rows @ weights

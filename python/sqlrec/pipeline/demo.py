@@ -89,21 +89,27 @@ def samples(items: int = 3, users: int = 3, rows: int = 5) -> list[tuple[str, pd
 
 
 def next_steps(lake_dir: Path) -> str:
-    """What to do after the demo: where the results are and how to look at them."""
+    """What to do after the demo: where the results are and commands that look at them (each
+    indented command line runs as printed once the first line is done; a test runs them)."""
     from sqlrec import project
     from sqlrec.warehouse import profile
 
     database, _ = profile.duckdb_file(project.active_target())
-    project_dir = project.project_dir()
-    profiles = project.profiles_dir()
-    return f"""Next steps
-  The commands live in {project_dir / '.venv' / 'bin'}:  source .venv/bin/activate
-  The tables are in the DuckDB file {database}:
-    duckdb {database} "select * from user_recommendations limit 10"
-    (or from Python: duckdb.connect("{database}", read_only=True))
-  Serve them over HTTP:  sqlrec serve   then  curl localhost:8000/docs
-  Plain dbt on the same lake (the profile is in {profiles}):
-    export DBT_PROFILES_DIR={profiles}
-    dbt build --vars '{{events_path: "{Path(lake_dir).resolve()}/events/*/*.parquet"}}'
+    events = f"{Path(lake_dir).resolve()}/events/*/*.parquet"
+    query = ("import duckdb; print(duckdb.connect('" + str(database) + "', read_only=True)"
+             ".sql('from user_recommendations order by user_id, rank limit 10'))")
+    return f"""Next steps (from {project.project_dir()})
+  Put sqlrec and dbt on your PATH:
+    source .venv/bin/activate
+  The tables are in the DuckDB file {database}; query them from Python or dbt:
+    python -c "{query}"
+    export DBT_PROFILES_DIR={project.profiles_dir()}
+    dbt show --inline "select * from {{{{ ref('item_similarity') }}}}" --limit 5
     dbt show --select related_items --vars '{{item_id: "i_42"}}'
-  Tune and serve the tuned lists:  sqlrec tune && sqlrec refresh"""
+  Plain dbt on the same lake:
+    dbt build --vars '{{events_path: "{events}"}}'
+  Serve them over HTTP, then open http://127.0.0.1:8000/docs:
+    sqlrec serve
+  Measure, tune and serve the tuned lists:
+    sqlrec evaluate && sqlrec tune && sqlrec refresh
+"""
