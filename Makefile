@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,kubeflow]'
 	# MovieLens-100k for the evaluation comes inside the recbole wheel; --no-deps keeps torch out
 	# (recbole is never imported, and its data is never committed: its licence forbids it).
 	$(BIN)/pip install --quiet --no-deps recbole==1.2.1
@@ -28,4 +28,4 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)
 
 clean:
-	rm -rf data target logs reports
+	rm -rf data target logs reports local_outputs

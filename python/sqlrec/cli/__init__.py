@@ -12,13 +12,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sqlrec.cli import build, data, evaluate, serve, train, trino
+from sqlrec.cli import build, data, evaluate, kubeflow, serve, train, trino
 from sqlrec.errors import UserError
 
 # in the order `sqlrec --help` lists them
 COMMANDS = (data.add_generate, build.add_build, build.add_demo, serve.add_serve, trino.add_trino,
             train.add_train, build.add_refresh, evaluate.add_evaluate, evaluate.add_tune,
-            data.add_movielens)
+            data.add_movielens, kubeflow.add_pipeline, kubeflow.add_katib)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -44,22 +44,33 @@ def add_refresh(subparsers: argparse._SubParsersAction) -> None:
         help="dbt build, sqlrec train, dbt build: the scores, the factors, then the blend",
         description="The whole personalised pipeline in order: `dbt build` (with the dbt vars "
         "of the parameters file), `sqlrec train` (ALS and EASE), then `dbt build` of the models "
-        "that read their tables (the blend in user_recommendations).",
+        "that read their tables (the blend in user_recommendations). Safe to start from cron: "
+        "while one refresh of a target runs, another exits at once with code 3, naming the "
+        "running one's PID (the lock file lies beside the DuckDB file).",
     )
     options.add(parser, options.LAKE, options.VARS, *options.TRAINING)
     parser.set_defaults(func=refresh_command)
 
 
 def refresh_command(args: argparse.Namespace) -> int:
+    import sys
+
+    from sqlrec import project
+    from sqlrec.pipeline import lock
     from sqlrec.pipeline.build import refresh
     from sqlrec.recommend.params import provenance
 
     lake, extra_vars = options.lake(args), options.dbt_vars(args)
     params, source = options.training_params(args)
     started = time.perf_counter()
-    refresh(lake, params, extra_vars=extra_vars, models=options.models(args),
-            device=args.device, k=args.k, num_threads=args.threads, quiet=args.quiet,
-            echo=print, details=provenance(source))
+    try:
+        with lock.exclusive(lock.lock_path_for(project.active_target())):
+            refresh(lake, params, extra_vars=extra_vars, models=options.models(args),
+                    device=args.device, k=args.k, num_threads=args.threads, quiet=args.quiet,
+                    echo=print, details=provenance(source))
+    except lock.AlreadyRunning as error:
+        print(f"sqlrec refresh: {error}", file=sys.stderr)
+        return lock.ALREADY_RUNNING_EXIT
     print(f"sqlrec refresh: built, trained and blended {lake} in "
           f"{time.perf_counter() - started:.1f} s")
     return 0

@@ -24,6 +24,7 @@ import tomllib
 import urllib.error
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import kubernetes.client
@@ -133,7 +134,11 @@ def model_name(document: dict) -> str:
 
 def round_trip(document: dict) -> dict:
     client = ApiClient()
-    typed = client.deserialize(json.dumps(document), model_name(document), "application/json")
+    text = json.dumps(document)
+    try:  # kubernetes >= 31: the response's text
+        typed = client.deserialize(text, model_name(document), "application/json")
+    except TypeError:  # kubernetes < 31, which kfp 2.17 (sqlrec[kubeflow]) needs: a response
+        typed = client.deserialize(SimpleNamespace(data=text), model_name(document))
     return client.sanitize_for_serialization(typed)
 
 
