@@ -2,13 +2,16 @@
     similarity to the user's recent items, each neighbour weighted by how strongly the user holds
     the recent item: raw_score(u, j) = sum over recent items i of w(u,i) * sim(i, j).
 
-    Built in chunks of users (materialization chunked_table): at 10M events users have 80M
-    (user, neighbour) rows, 71M of them distinct, and aggregating them all at once takes 9-11 GB;
-    one slice of users at a time takes about a third of that. -#}
+    Built in chunks of users (materialization chunked_table), as many as the (user, recent item,
+    neighbour) rows (macro similarity_candidate_rows) need at candidate_rows_per_chunk each: at
+    10M events users have 80M of them, 71M distinct (user, neighbour), and aggregating them all
+    at once takes 9-11 GB. -#}
 
 {{ config(
     materialized='chunked_table',
-    chunks=sqlrec.engine_chunks(var('recommendation_chunks')),
+    chunk_estimate='similarity_candidate_rows',
+    chunk_rows=var('candidate_rows_per_chunk'),
+    chunks=var('recommendation_chunks'),
     min_threads=3,
 ) }}
 
