@@ -7,7 +7,9 @@ each endpoint in turn (32 connections, random ids from the snapshot), over inter
 so that noise from other work on the machine falls on every endpoint alike. The table gives
 each endpoint's req/s, its ratio to the constant endpoint, p50/p99 latency, and the server's
 CPU time per request (from /proc), which other work on the machine disturbs less than req/s.
-The target: ratio >= 0.80 and p99 < 25 ms for the similar-items and recommendations endpoints.
+The target: ratio >= 0.80 and p99 < 25 ms for the similar-items and recommendations endpoints,
+with and without recent_items (`CHECKED`); similar items with include_unavailable (rendered per
+request, not pre-rendered) are measured but not held to it.
 
 It also reports the snapshot load time and the resident memory it takes per million rows,
 measured in a fresh process.
@@ -43,6 +45,7 @@ LAKE_SIZE = {"events": 1_000_000, "users": 50_000, "items": 20_000, "days": 30, 
 TARGET_RATIO = 0.80
 TARGET_P99_MS = 25.0
 K = 10
+CHECKED = ("similar", "recommendations", "recommendations+recent_items")
 
 
 def main() -> int:
@@ -91,7 +94,7 @@ def main() -> int:
         server.terminate()
         server.wait(timeout=30)
     report(results, load, args)
-    return 0 if all(check(results, name) for name in ("similar", "recommendations")) else 1
+    return 0 if all(check(results, name) for name in CHECKED) else 1
 
 
 # ---------------------------------------------------------------- the server under test
@@ -171,6 +174,9 @@ def endpoint_paths(database: Path, count: int = 5_000) -> dict[str, list[str]]:
     return {
         "constant": ["/bench/constant"],
         "similar": [f"/items/{quote(item, safe='')}/similar?k={K}" for item in items],
+        "similar+include_unavailable": [
+            f"/items/{quote(item, safe='')}/similar?k={K}&include_unavailable=true"
+            for item in items],
         "recommendations": [f"/users/{quote(user, safe='')}/recommendations?k={K}"
                             for user in users],
         "recommendations+recent_items": [
@@ -351,7 +357,7 @@ def report(results: dict[str, list[dict]], load: dict, args) -> None:
         row["ratio"] = row["rps"] / constant_rps
         table[name] = row
         verdict = ""
-        if name in ("similar", "recommendations"):
+        if name in CHECKED:
             verdict = "pass" if check(results, name) else "FAIL"
         row["cpu_ratio"] = constant_cpu / row["cpu_us"]
         print(f"{name:<30} {row['rps']:>9,.0f} {row['ratio']:>6.2f} {row['p50_ms']:>7.2f} "

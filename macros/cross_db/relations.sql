@@ -135,3 +135,18 @@
         where 1 = 0
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- An aggregate: `value` of the row with the largest keys (compared in order, as numbers), so
+    that a tie on the first key is decided by the next. -#}
+{% macro arg_max_by(value, keys) -%}
+    {{ return(adapter.dispatch('arg_max_by', 'sqlrec')(value, keys)) }}
+{%- endmacro %}
+
+{% macro default__arg_max_by(value, keys) -%}
+    max_by({{ value }}, array[{% for key in keys %}cast({{ key }} as double){% if not loop.last %}, {% endif %}{% endfor %}])
+{%- endmacro %}
+
+{% macro duckdb__arg_max_by(value, keys) -%}
+    arg_max({{ value }}, [{% for key in keys %}cast({{ key }} as double){% if not loop.last %}, {% endif %}{% endfor %}])
+{%- endmacro %}

@@ -18,6 +18,7 @@
         ('popular_items_k', 'integer', 0, none),
         ('blend_als_weight', 'number', 0, none),
         ('blend_similarity_weight', 'number', 0, none),
+        ('blend_ease_weight', 'number', 0, none),
         ('pair_rows_per_chunk', 'integer', 1, none),
         ('candidate_rows_per_chunk', 'integer', 1, none),
         ('future_tolerance_hours', 'number', 0, none),

@@ -1,6 +1,7 @@
 {#- The item-similarity signal of "for you": each user's top_k new, available items by their
     similarity to the user's recent items, each neighbour weighted by how strongly the user holds
-    the recent item: raw_score(u, j) = sum over recent items i of w(u,i) * sim(i, j).
+    the recent item: raw_score(u, j) = sum over recent items i of w(u,i) * sim(i -> j).
+    because_item_id is the recent item with the largest term (on a tie the more recent one).
 
     Built in chunks of users (materialization chunked_table), as many as the (user, recent item,
     neighbour) rows (macro similarity_candidate_rows) need at candidate_rows_per_chunk each: at
@@ -21,7 +22,7 @@ with
 
 recent_items as (
 
-    select user_id, item_id, score
+    select user_id, item_id, score, recency_rank
     from {{ ref('user_recent_items') }}
     where {{ sqlrec.string_hash('user_id') }} % {{ sqlrec.chunk_count() }} = {{ sqlrec.chunk_number() }}
 
@@ -52,7 +53,10 @@ similarity_candidates as (
     select
         recent_items.user_id,
         available_similarity.similar_item_id as item_id,
-        sum(recent_items.score * available_similarity.score) as raw_score
+        sum(recent_items.score * available_similarity.score) as raw_score,
+        {{ sqlrec.arg_max_by('recent_items.item_id', [
+            'recent_items.score * available_similarity.score', '-recent_items.recency_rank']) }}
+            as because_item_id
     from recent_items
     inner join available_similarity
         on recent_items.item_id = available_similarity.item_id
@@ -74,7 +78,9 @@ new_candidates as (
 {# Ranking every candidate is the costliest step, so each user's top_k-th best score is found
    first (an aggregate keeping k values per user) and only candidates at or above it are
    ranked: no true top-k candidate is dropped, ties at the floor are kept and the ranking
-   decides them. A user with fewer than k candidates has no floor. #}
+   decides them. A user with fewer than k candidates has no floor. The floor is lowered by a
+   relative 1e-9: Trino computes the CTE twice, summing the floats in another order, so the k-th
+   score itself can land a hair below its own floor. #}
 {% if top_k > 0 -%}
 score_floors as (
 
@@ -93,7 +99,7 @@ candidates_above_floor as (
     left join score_floors
         on new_candidates.user_id = score_floors.user_id
     where score_floors.score_floor is null
-        or new_candidates.raw_score >= score_floors.score_floor
+        or new_candidates.raw_score >= score_floors.score_floor - 1e-9 * abs(score_floors.score_floor)
     {%- endif %}
 
 ),
@@ -104,5 +110,5 @@ ranked as (
 
 )
 
-select user_id, item_id, raw_score, rank
+select user_id, item_id, raw_score, rank, because_item_id
 from ranked

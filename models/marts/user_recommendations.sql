@@ -1,17 +1,25 @@
 {#- "For you": top_k items per user, the personalised signals blended, then popular items to
-    fill the list.
-    - ALS (int_als_recommendations, users with factors from the last `sqlrec train`): each score
-      divided by the user's largest, times var blend_als_weight;
-    - item similarity over the user's recent items (int_similarity_recommendations): each score
-      divided by the user's largest, times var blend_similarity_weight.
-    An item's score is the sum of both parts; source says which part is larger ('als' on a tie).
-    Without ALS tables (before the first training) the list is item similarity then popular.
-    Never an item the user already interacted with, never an unavailable item (the candidate
-    models leave them out; popular_items holds only available items). -#}
+    fill the list. The signals, each scaled by the user's best item of that signal so that it
+    scores 1, then weighted by its var:
+    - item similarity over the user's recent items (int_similarity_recommendations),
+      blend_similarity_weight;
+    - ALS and EASE, the models of the Python step (int_model_recommendations),
+      blend_als_weight and blend_ease_weight.
+    An item's score is the sum of its parts; source names the largest part (on a tie als, then
+    ease, then item_similarity) and because_item_id is that part's reason. A signal with weight
+    0, or without rows (a model not trained yet), takes no part. Max-scaling and weights that
+    may be 0 are what keep the blend from falling below its best part (docs/design.md, "For
+    you"). Never an item the user already interacted with, never an unavailable item (the
+    candidate models leave them out; popular_items holds only available items). -#}
 
 {%- set top_k = var('top_k') | int -%}
-{%- set als_weight = var('blend_als_weight') | float -%}
-{%- set similarity_weight = var('blend_similarity_weight') | float -%}
+{%- set weights = {
+    'item_similarity': var('blend_similarity_weight') | float,
+    'als': var('blend_als_weight') | float,
+    'ease': var('blend_ease_weight') | float,
+} -%}
+{#- which source a tie between parts goes to -#}
+{%- set priority = {'item_similarity': 1, 'ease': 2, 'als': 3} -%}
 
 with
 
@@ -34,50 +42,38 @@ users as (
 
 ),
 
-similarity_candidates as (
+candidates as (
 
-    select user_id, item_id, raw_score from {{ ref('int_similarity_recommendations') }}
+    select user_id, item_id, 'item_similarity' as part, raw_score, because_item_id
+    from {{ ref('int_similarity_recommendations') }}
+
+    union all
+
+    select user_id, item_id, model as part, raw_score, because_item_id
+    from {{ ref('int_model_recommendations') }}
 
 ),
 
-als_candidates as (
-
-    select user_id, item_id, raw_score from {{ ref('int_als_recommendations') }}
-
-),
-
-{# Each signal scaled by the user's best remaining item, then weighted. Only each signal's own
-    top list takes part, which keeps the blend as cheap as the similarity list alone. #}
+{# Each part scaled by the user's best item of that part, then weighted. Only each signal's
+   own top list takes part, which keeps the blend as cheap as the similarity list alone. #}
 weighted_parts as (
 
     select
         user_id,
         item_id,
-        {{ similarity_weight }} * raw_score / max(raw_score) over (partition by user_id)
-            as similarity_part,
-        0.0 as als_part
-    from similarity_candidates
-
-    union all
-
-    select
-        user_id,
-        item_id,
-        0.0 as similarity_part,
-        {{ als_weight }} * raw_score / max(raw_score) over (partition by user_id) as als_part
-    from als_candidates
-
-),
-
-weighted_candidates as (
-
-    select
-        user_id,
-        item_id,
-        sum(similarity_part) as similarity_part,
-        sum(als_part) as als_part
-    from weighted_parts
-    group by user_id, item_id
+        part,
+        case part
+            {% for part, weight in weights.items() -%}
+            when '{{ part }}' then {{ weight }}
+            {% endfor -%}
+        end * raw_score / max(raw_score) over (partition by user_id, part) as contribution,
+        case part
+            {% for part, rank in priority.items() -%}
+            when '{{ part }}' then {{ rank }}
+            {% endfor -%}
+        end as part_priority,
+        because_item_id
+    from candidates
 
 ),
 
@@ -86,10 +82,13 @@ blended_candidates as (
     select
         user_id,
         item_id,
-        similarity_part + als_part as raw_score,
-        case when als_part >= similarity_part then 'als' else 'item_similarity' end as source
-    from weighted_candidates
-    where similarity_part + als_part > 0
+        sum(contribution) as raw_score,
+        {{ sqlrec.arg_max_by('part', ['contribution', 'part_priority']) }} as source,
+        {{ sqlrec.arg_max_by('because_item_id', ['contribution', 'part_priority']) }}
+            as because_item_id
+    from weighted_parts
+    where contribution > 0
+    group by user_id, item_id
 
 ),
 
@@ -106,14 +105,12 @@ personalised_recommendations as (
         item_id,
         raw_score / max(raw_score) over (partition by user_id) as score,
         rank,
-        source
+        source,
+        because_item_id
     from personalised_ranked
 
 ),
 
-{# How many popular items each user must skip (already known or already recommended) bounds how
-    far down the popular list the fill has to look, so the fill never pairs every user with every
-    popular item. #}
 excluded_items as (
 
     select user_id, item_id from interactions
@@ -178,12 +175,13 @@ popular_recommendations as (
         item_id,
         score,
         {{ top_k }} - open_slots + fill_rank as rank,
-        'popular' as source
+        'popular' as source,
+        cast(null as {{ dbt.type_string() }}) as because_item_id
     from popular_ranked
     where fill_rank <= open_slots
 
 )
 
-select user_id, item_id, score, rank, source from personalised_recommendations
+select user_id, item_id, score, rank, source, because_item_id from personalised_recommendations
 union all
-select user_id, item_id, score, rank, source from popular_recommendations
+select user_id, item_id, score, rank, source, because_item_id from popular_recommendations

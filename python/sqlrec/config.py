@@ -41,9 +41,9 @@ class Settings(BaseSettings):
     duckdb_path: Path = Field(
         Path("data/sqlrec.duckdb"), description="the DuckDB file of the shipped profile's "
         "duckdb target, relative to the project (the profile reads this variable itself)")
-    als_params: Path | None = Field(
-        None, description="the ALS parameters file `sqlrec tune` writes and `sqlrec train` "
-        "reads; default: data/als_params.json in the project")
+    params: Path | None = Field(
+        None, description="the pipeline's parameters file (dbt vars, ALS, EASE) that `sqlrec "
+        "tune` writes and build, train and refresh read; default: data/params.json in the project")
     lock_timeout_s: float = Field(
         30.0, ge=0, description="how long a step waits for a DuckDB file another process holds "
         "(dbt, `sqlrec train`) before it gives up, naming the holder")

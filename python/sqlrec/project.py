@@ -64,3 +64,10 @@ def profiles_dir() -> Path:
         if profiles.is_file() and f"{PROFILE_NAME}:" in profiles.read_text():
             return folder
     return project_dir() / "profiles"
+
+
+def dbt_var_defaults() -> dict:
+    """The vars dbt_project.yml declares, with their defaults."""
+    import yaml
+
+    return dict(yaml.safe_load((project_dir() / "dbt_project.yml").read_text())["vars"])

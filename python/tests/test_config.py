@@ -18,12 +18,12 @@ def test_settings_are_read_at_each_call(monkeypatch):
 
 
 def test_an_empty_variable_counts_as_unset(monkeypatch):
-    monkeypatch.setenv("SQLREC_ALS_PARAMS", "")
+    monkeypatch.setenv("SQLREC_PARAMS", "")
     monkeypatch.setenv("SQLREC_ADMIN_TOKEN", "")
     settings = load_settings()
-    assert settings.als_params is None and settings.admin_token is None
-    monkeypatch.setenv("SQLREC_ALS_PARAMS", "p.json")
-    assert load_settings().als_params == Path("p.json")
+    assert settings.params is None and settings.admin_token is None
+    monkeypatch.setenv("SQLREC_PARAMS", "p.json")
+    assert load_settings().params == Path("p.json")
 
 
 def test_a_bad_value_names_its_variable(monkeypatch):

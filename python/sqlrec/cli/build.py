@@ -17,7 +17,9 @@ def add_build(subparsers: argparse._SubParsersAction) -> None:
     )
     options.add(parser, options.LAKE)
     parser.add_argument("--full-refresh", action="store_true", help="rebuild incremental models")
-    options.add(parser, options.VARS)
+    options.add(parser, options.VARS, options.PARAMS.with_help(
+        "the parameters file whose dbt vars the build uses under --vars (default: "
+        "$SQLREC_PARAMS or data/params.json, when it exists)"))
     parser.add_argument("--select", help="dbt node selection, e.g. +item_similarity")
     options.add(parser, options.QUIET)
     parser.set_defaults(func=build_command)
@@ -27,9 +29,10 @@ def build_command(args: argparse.Namespace) -> int:
     from sqlrec.pipeline.build import build
 
     lake, extra_vars = options.lake(args), options.dbt_vars(args)
+    params, _ = options.saved_params(args)
     started = time.perf_counter()
-    build(lake, full_refresh=args.full_refresh, extra_vars=extra_vars, select=args.select,
-          quiet=args.quiet)
+    build(lake, full_refresh=args.full_refresh, extra_vars={**params.dbt_vars, **extra_vars},
+          select=args.select, quiet=args.quiet)
     print(f"sqlrec build: built {lake} in {time.perf_counter() - started:.1f} s; the build is "
           "marked finished, and a running `sqlrec serve` loads it")
     return 0
@@ -39,9 +42,9 @@ def add_refresh(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "refresh",
         help="dbt build, sqlrec train, dbt build: the scores, the factors, then the blend",
-        description="The whole personalised pipeline in order: `dbt build` (with half_life_days "
-        "from the parameters file when it has one), `sqlrec train`, then `dbt build` of "
-        "the models that read the ALS tables (the blend in user_recommendations).",
+        description="The whole personalised pipeline in order: `dbt build` (with the dbt vars "
+        "of the parameters file), `sqlrec train` (ALS and EASE), then `dbt build` of the models "
+        "that read their tables (the blend in user_recommendations).",
     )
     options.add(parser, options.LAKE, options.VARS, *options.TRAINING)
     parser.set_defaults(func=refresh_command)
@@ -54,9 +57,9 @@ def refresh_command(args: argparse.Namespace) -> int:
     lake, extra_vars = options.lake(args), options.dbt_vars(args)
     params, source = options.training_params(args)
     started = time.perf_counter()
-    refresh(lake, params, extra_vars=extra_vars, device=args.device, k=args.k,
-            num_threads=args.threads, quiet=args.quiet, echo=print,
-            details=provenance(source))
+    refresh(lake, params, extra_vars=extra_vars, models=options.models(args),
+            device=args.device, k=args.k, num_threads=args.threads, quiet=args.quiet,
+            echo=print, details=provenance(source))
     print(f"sqlrec refresh: built, trained and blended {lake} in "
           f"{time.perf_counter() - started:.1f} s")
     return 0
@@ -85,4 +88,6 @@ def demo_command(args: argparse.Namespace) -> int:
     for title, sample in demo.samples():
         print(f"\n== {title} ==")
         print(sample.to_string(index=False))
+    print()
+    print(demo.next_steps(options.lake(args)))
     return 0

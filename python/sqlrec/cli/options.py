@@ -17,7 +17,7 @@ from sqlrec.recommend.als import DEVICES
 from sqlrec.recommend.train import DEFAULT_K
 
 if TYPE_CHECKING:
-    from sqlrec.recommend.params import AlsParams
+    from sqlrec.recommend.params import PipelineParams
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,8 @@ VARS = option("--vars", default="{}", help="more dbt vars, as JSON or YAML text"
 DEVICE = option("--device", choices=DEVICES, default="auto",
                 help="auto: the GPU when implicit.gpu.HAS_CUDA, else the CPU")
 PARAMS = option("--params", type=Path, default=None,
-                help="parameters file (default: $SQLREC_ALS_PARAMS or data/als_params.json, "
-                "written by `sqlrec tune`)")
+                help="parameters file: dbt vars, ALS and EASE (default: $SQLREC_PARAMS or "
+                "data/params.json, written by `sqlrec tune`)")
 QUIET = option("--quiet", action="store_true",
                help="no progress bars and no dbt output (shown only when dbt fails); the "
                "summary of what was done still prints")
@@ -56,8 +56,15 @@ MOVIELENS = option("--movielens", action="store_true",
                    "the active warehouse")
 
 # what `sqlrec train` and `sqlrec refresh` take on top of the parameters file
-FACTORS = option("--factors", type=int)
-REGULARIZATION = option("--regularization", type=float)
+MODEL = option("--model", choices=("als", "ease", "all"), default="all",
+               help="which models to train (default: all, ALS then EASE)")
+FACTORS = option("--factors", type=int, help="ALS factors")
+REGULARIZATION = option("--regularization", type=float,
+                        help="ALS regularisation (default: 2e-4 per score)")
+EASE_LAMBDA = option("--ease-lambda", type=float,
+                     help="EASE's λ (default: max(100, 5 x mean users per item))")
+EASE_MEMORY_GB = option("--ease-memory-gb", type=float,
+                        help="memory for EASE's items x items matrices (default 4)")
 ALPHA = option("--alpha", type=float, help="confidence = 1 + alpha * score")
 ITERATIONS = option("--iterations", type=int)
 RANDOM_STATE = option("--random-state", type=int)
@@ -65,8 +72,8 @@ K = option("--k", type=int, default=DEFAULT_K,
            help="recommendations per user and similar items per item (default %(default)s)")
 THREADS = option("--threads", type=int, default=0,
                  help="CPU threads for implicit (0 = every core)")
-TRAINING = (DEVICE, PARAMS, FACTORS, REGULARIZATION, ALPHA, ITERATIONS, RANDOM_STATE, K,
-            THREADS, QUIET)
+TRAINING = (MODEL, DEVICE, PARAMS, FACTORS, REGULARIZATION, ALPHA, ITERATIONS, RANDOM_STATE,
+            EASE_LAMBDA, EASE_MEMORY_GB, K, THREADS, QUIET)
 
 
 def lake(args: argparse.Namespace) -> Path:
@@ -91,7 +98,7 @@ def dbt_vars(args: argparse.Namespace) -> dict[str, Any]:
     return extra_vars
 
 
-def saved_params(args: argparse.Namespace) -> tuple[AlsParams, Path | None]:
+def saved_params(args: argparse.Namespace) -> tuple[PipelineParams, Path | None]:
     """The parameters of --params (an error when that file is missing), else the default
     file's, else the defaults; and the file they came from."""
     from sqlrec.recommend.params import load_params
@@ -102,10 +109,23 @@ def saved_params(args: argparse.Namespace) -> tuple[AlsParams, Path | None]:
     return params, source
 
 
-def training_params(args: argparse.Namespace) -> tuple[AlsParams, Path | None]:
+def training_params(args: argparse.Namespace) -> tuple[PipelineParams, Path | None]:
     """The saved parameters with the TRAINING options given on the command line on top."""
+    import dataclasses
+
     params, source = saved_params(args)
-    params = params.with_overrides(factors=args.factors, regularization=args.regularization,
-                                   alpha=args.alpha, iterations=args.iterations,
-                                   random_state=args.random_state)
+    params = dataclasses.replace(
+        params,
+        als=params.als.with_overrides(factors=args.factors, regularization=args.regularization,
+                                      alpha=args.alpha, iterations=args.iterations,
+                                      random_state=args.random_state),
+        ease=params.ease.with_overrides(regularization=args.ease_lambda,
+                                        memory_gb=args.ease_memory_gb))
     return params, source
+
+
+def models(args: argparse.Namespace) -> tuple[str, ...]:
+    """--model as the models to train, in order."""
+    from sqlrec.recommend.train import MODELS
+
+    return MODELS if args.model == "all" else (args.model,)

@@ -1,9 +1,9 @@
-"""`sqlrec train`: ALS on the user-item scores of the active target; its tables written back."""
+"""`sqlrec train`: ALS and EASE on the user-item scores of the active target; their tables
+written back."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 
 from sqlrec.cli import options
 
@@ -11,10 +11,11 @@ from sqlrec.cli import options
 def add_train(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train",
-        help="train ALS on the user-item scores; write als_* tables and a model_runs row",
+        help="train ALS and EASE on the user-item scores; write their tables and model_runs rows",
         description="Read int_user_item_scores from the active dbt target, fit implicit's ALS "
-        "(confidence 1 + alpha * score) and write als_user_recommendations, als_similar_items "
-        "and a model_runs row. Run `sqlrec build` before (the scores) and after (the blend in "
+        "(confidence 1 + alpha * score) and EASE (closed form on the binary matrix), and write "
+        "als_user_recommendations, als_similar_items, ease_user_recommendations and a model_runs "
+        "row per model. Run `sqlrec build` before (the scores) and after (the blend in "
         "user_recommendations), or `sqlrec refresh` for all three.",
     )
     options.add(parser, *options.TRAINING)
@@ -24,17 +25,13 @@ def add_train(subparsers: argparse._SubParsersAction) -> None:
 def train_command(args: argparse.Namespace) -> int:
     from sqlrec import warehouse
     from sqlrec.recommend.params import provenance
-    from sqlrec.recommend.train import train
+    from sqlrec.recommend.train import train_models
 
     params, source = options.training_params(args)
-    if params.half_life_days is not None:
-        print(f"sqlrec train: note: half_life_days {params.half_life_days:g} from {source} is a "
-              "dbt var; it shapes the scores only when dbt builds them with it (`sqlrec refresh` "
-              "does; or `sqlrec build --vars '{half_life_days: ...}'`)")
-    # The run records the half-life only when it knows the scores were built with it.
-    params = dataclasses.replace(params, half_life_days=None)
-    result = train(warehouse.connect(), params, device=args.device, k=args.k,
-                   show_progress=not args.quiet, num_threads=args.threads,
-                   details=provenance(source))
-    print(result.summary())
+    if params.dbt_vars:
+        print(f"sqlrec train: note: the dbt vars of {source} shape the scores only when dbt "
+              "builds them (`sqlrec build` and `sqlrec refresh` read them)")
+    train_models(warehouse.connect(), params, options.models(args), device=args.device, k=args.k,
+                 show_progress=not args.quiet, num_threads=args.threads,
+                 details=provenance(source), echo=print)
     return 0

@@ -19,8 +19,7 @@ WAREHOUSE = "warehouse"
 def load_events(*, movielens: bool = False, store: Warehouse | None = None,
                 ) -> tuple[pd.DataFrame, str]:
     """Events to evaluate or tune on, and the dataset's name: MovieLens-100k, or the valid events
-    that dbt staged in the warehouse (``stg_lake__events`` without reject_reason; default: the
-    active target's)."""
+    that dbt staged in the warehouse (``int_valid_events``; default: the active target's)."""
     if movielens:
         from sqlrec.data import movielens as ml
 
@@ -28,15 +27,14 @@ def load_events(*, movielens: bool = False, store: Warehouse | None = None,
     from sqlrec import warehouse
 
     store = store or warehouse.connect()
-    if not store.table_exists("stg_lake__events"):
-        raise UserError("no stg_lake__events in the warehouse; run `sqlrec build` first (or use "
+    if not store.table_exists("int_valid_events"):
+        raise UserError("no int_valid_events in the warehouse; run `sqlrec build` first (or use "
                         "--movielens)")
     events = store.query(
-        "select event_id, user_id, item_id, event_type, event_at from stg_lake__events "
-        "where reject_reason is null"
+        "select event_id, user_id, item_id, event_type, event_at from int_valid_events"
     ).to_pandas()
     if events.empty:
-        raise UserError("stg_lake__events holds no valid events; nothing to evaluate")
+        raise UserError("the warehouse holds no valid events; nothing to evaluate")
     return events, WAREHOUSE
 
 

@@ -4,7 +4,6 @@ models that read the ALS tables (the blend in user_recommendations)."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,11 +14,11 @@ from sqlrec.errors import UserError
 from sqlrec.pipeline.dbt import run_dbt
 
 if TYPE_CHECKING:
-    from sqlrec.recommend.params import AlsParams
+    from sqlrec.recommend.params import PipelineParams
     from sqlrec.recommend.train import TrainResult
 
-# the ALS sources and what reads them: the staged ALS view, the blend and their tests
-ALS_MODELS = "source:als+"
+# the model tables' source and what reads them: the staged view, the blend and their tests
+MODEL_TABLE_READERS = "source:models+"
 
 
 def build(lake_dir: Path, *, full_refresh: bool = False, extra_vars: dict | None = None,
@@ -52,25 +51,21 @@ def build(lake_dir: Path, *, full_refresh: bool = False, extra_vars: dict | None
             target=target, quiet=quiet, env_overrides=env_overrides)
 
 
-def refresh(lake_dir: Path, params: AlsParams, *, extra_vars: dict[str, Any] | None = None,
+def refresh(lake_dir: Path, params: PipelineParams, *,
+            extra_vars: dict[str, Any] | None = None, models: tuple[str, ...] | None = None,
             device: str = "auto", k: int | None = None, num_threads: int = 0,
             quiet: bool = False, details: dict[str, Any] | None = None,
-            echo: Callable[[str], None] | None = None) -> TrainResult:
-    """dbt build (with the parameters' half_life_days unless the vars give one), train, then
-    dbt build of the models that read the ALS tables. ``echo`` receives the training's summary
-    line as soon as it is known."""
-    from sqlrec.recommend.train import DEFAULT_K, train
+            echo: Callable[[str], None] | None = None) -> list[TrainResult]:
+    """dbt build (with the parameters' dbt vars under ``extra_vars``), train the models, then dbt
+    build of the models that read their tables (the blend). ``echo`` receives each training's
+    summary line as soon as it is known."""
+    from sqlrec.recommend.train import DEFAULT_K, MODELS, train_models
 
-    extra_vars = dict(extra_vars or {})
-    if params.half_life_days is not None:
-        extra_vars.setdefault("half_life_days", params.half_life_days)
-    build(lake_dir, extra_vars=extra_vars, quiet=quiet)
-    # The run records the half-life only when it knows the scores were built with it.
-    trained_params = dataclasses.replace(params, half_life_days=extra_vars.get("half_life_days"))
-    result = train(warehouse.connect(), trained_params, device=device,
-                   k=DEFAULT_K if k is None else k, show_progress=not quiet,
-                   num_threads=num_threads, details=details)
-    if echo is not None:
-        echo(result.summary())
-    build(lake_dir, extra_vars=extra_vars, select=ALS_MODELS, quiet=quiet)
-    return result
+    dbt_vars = {**params.dbt_vars, **(extra_vars or {})}
+    build(lake_dir, extra_vars=dbt_vars, quiet=quiet)
+    results = train_models(warehouse.connect(), params, models or MODELS, device=device,
+                           k=DEFAULT_K if k is None else k, show_progress=not quiet,
+                           num_threads=num_threads,
+                           details={**(details or {}), "dbt_vars": dbt_vars}, echo=echo)
+    build(lake_dir, extra_vars=dbt_vars, select=MODEL_TABLE_READERS, quiet=quiet)
+    return results

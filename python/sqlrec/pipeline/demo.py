@@ -22,9 +22,9 @@ DEMO_SIZE = {"users": 20_000, "items": 5_000, "events": 1_000_000, "days": 30, "
 
 
 def demo(lake_dir: Path, *, events: int = DEMO_SIZE["events"], quiet: bool = False,
-         echo: Callable[[str], None] | None = None) -> TrainResult:
+         echo: Callable[[str], None] | None = None) -> list[TrainResult]:
     """Generate a demo lake of ``events`` events unless ``lake_dir`` has events, then refresh
-    it with the saved (or default) ALS parameters. ``echo`` receives a line per step done."""
+    it with the saved (or default) parameters. ``echo`` receives a line per step done."""
     from sqlrec.data.generate import generate_lake
     from sqlrec.recommend.params import load_params, provenance
 
@@ -69,7 +69,7 @@ def samples(items: int = 3, users: int = 3, rows: int = 5) -> list[tuple[str, pd
         )
         select recommendation.user_id, recommendation.rank, recommendation.item_id,
                item.category, item.brand, round(recommendation.score, 4) as score,
-               recommendation.source
+               recommendation.source, recommendation.because_item_id
         from user_recommendations as recommendation
         inner join active_users on recommendation.user_id = active_users.user_id
         left join int_items_enriched as item on recommendation.item_id = item.item_id
@@ -86,3 +86,30 @@ def samples(items: int = 3, users: int = 3, rows: int = 5) -> list[tuple[str, pd
         ("For you: the first recommendations of the most active users", for_you.to_pandas()),
         ("Sources of the recommendations", sources.to_pandas()),
     ]
+
+
+def next_steps(lake_dir: Path) -> str:
+    """What to do after the demo: where the results are and commands that look at them (each
+    indented command line runs as printed once the first line is done; a test runs them)."""
+    from sqlrec import project
+    from sqlrec.warehouse import profile
+
+    database, _ = profile.duckdb_file(project.active_target())
+    events = f"{Path(lake_dir).resolve()}/events/*/*.parquet"
+    query = ("import duckdb; print(duckdb.connect('" + str(database) + "', read_only=True)"
+             ".sql('from user_recommendations order by user_id, rank limit 10'))")
+    return f"""Next steps (from {project.project_dir()})
+  Put sqlrec and dbt on your PATH:
+    source .venv/bin/activate
+  The tables are in the DuckDB file {database}; query them from Python or dbt:
+    python -c "{query}"
+    export DBT_PROFILES_DIR={project.profiles_dir()}
+    dbt show --inline "select * from {{{{ ref('item_similarity') }}}}" --limit 5
+    dbt show --select related_items --vars '{{item_id: "i_42"}}'
+  Plain dbt on the same lake:
+    dbt build --vars '{{events_path: "{events}"}}'
+  Serve them over HTTP, then open http://127.0.0.1:8000/docs:
+    sqlrec serve
+  Measure, tune and serve the tuned lists:
+    sqlrec evaluate && sqlrec tune && sqlrec refresh
+"""

@@ -1,11 +1,15 @@
-"""The `sqlrec train` step: ALS factors on the user–item scores, written back as tables.
+"""The `sqlrec train` step: ALS factors and EASE weights on the user–item scores, written back as
+tables.
 
 The step reads w(u,i) (``int_user_item_scores.score``) from a warehouse, builds the CSR matrix
-(`sqlrec.recommend.matrix`), fits ALS (`sqlrec.recommend.als`) and precomputes, in batches of
-users or items so that no users × items matrix ever exists:
+(`sqlrec.recommend.matrix`), fits ALS (`sqlrec.recommend.als`) or EASE
+(`sqlrec.recommend.ease`) and precomputes, in batches of users or items so that no users × items
+matrix ever exists:
 
-- ``als_user_recommendations(user_id, item_id, score, rank)``: top-k per user, never an item the
-  user already has a score for, never an unavailable item;
+- ``als_user_recommendations(user_id, item_id, score, rank, because_item_id)`` and
+  ``ease_user_recommendations`` (the same columns): top-k per user, never an item the user
+  already has a score for, never an unavailable item; because_item_id is the user's item that
+  explains the row best;
 - ``als_similar_items(item_id, similar_item_id, score, rank)``: nearest available items by the
   cosine of their factors (positive cosines only, never the item itself);
 - ``model_runs``: one `ModelRun` row per run (parameters as JSON, device, sizes, seconds,
@@ -35,19 +39,25 @@ if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
-    from sqlrec.recommend.params import AlsParams
+    from sqlrec.recommend.params import AlsParams, EaseParams, PipelineParams
     from sqlrec.warehouse import Warehouse
 
 ITEMS_TABLE = "int_items_enriched"
 RECOMMENDATIONS_TABLE = "als_user_recommendations"
 SIMILAR_ITEMS_TABLE = "als_similar_items"
+EASE_RECOMMENDATIONS_TABLE = "ease_user_recommendations"
 RUNS_TABLE = "model_runs"
 DEFAULT_K = 50
+MODELS = ("als", "ease")
 # the two key columns of each ranked table
 RANKED_KEYS = {
     RECOMMENDATIONS_TABLE: ("user_id", "item_id"),
     SIMILAR_ITEMS_TABLE: ("item_id", "similar_item_id"),
+    EASE_RECOMMENDATIONS_TABLE: ("user_id", "item_id"),
 }
+# the tables each model writes; a run's model_runs row publishes them
+MODEL_TABLES = {"als": (RECOMMENDATIONS_TABLE, SIMILAR_ITEMS_TABLE),
+                "ease": (EASE_RECOMMENDATIONS_TABLE,)}
 
 
 def _column(arrow_type: str):
@@ -99,11 +109,12 @@ class TrainResult:
     def summary(self) -> str:
         """The one line that says what the run wrote, where, and how long it took."""
         run = self.run
-        return (f"sqlrec train: wrote {self.written[RECOMMENDATIONS_TABLE]:,} rows to "
-                f"{RECOMMENDATIONS_TABLE}, {self.written[SIMILAR_ITEMS_TABLE]:,} to "
-                f"{SIMILAR_ITEMS_TABLE} and run {run.run_id} to {RUNS_TABLE} in "
-                f"{run.seconds:.1f} s (fit {run.fit_seconds:.1f} s, "
-                f"{run.seconds_per_iteration:.2f} s/iteration)")
+        tables = ", ".join(f"{rows:,} rows to {table}" for table, rows in self.written.items())
+        per_iteration = (f", {run.seconds_per_iteration:.2f} s/iteration" if run.model == "als"
+                         else "")
+        return (f"sqlrec train: {run.model.upper()} wrote {tables} and run {run.run_id} to "
+                f"{RUNS_TABLE} in {run.seconds:.1f} s (fit {run.fit_seconds:.1f} s"
+                f"{per_iteration})")
 
 
 def unavailable_items(store: Warehouse, item_ids: pa.Array) -> np.ndarray:
@@ -136,11 +147,9 @@ def train(store: Warehouse, params: AlsParams, *, device: str = "auto", k: int =
     device = als.resolve_device(device)
     if k < 1:
         raise UserError(f"--k must be at least 1, got {k}")
-    if not store.table_exists(SCORES_TABLE):
-        raise UserError(f"table {SCORES_TABLE} not found; run `sqlrec build` (dbt build) before "
-                        "`sqlrec train`")
-    data = interaction_matrix(store.read_table(SCORES_TABLE, ["user_id", "item_id", "score"]))
+    data = read_scores(store)
     users, items = data.matrix.shape
+    params = params.resolved(data.nnz)
     if show_progress:
         print(f"sqlrec train: {users:,} users x {items:,} items, {data.nnz:,} scores; "
               f"ALS on the {device.upper()} with {json.dumps(params.model_params())}")
@@ -153,8 +162,7 @@ def train(store: Warehouse, params: AlsParams, *, device: str = "auto", k: int =
         run_id=uuid.uuid4().hex,
         model="als",
         trained_at=None,
-        params=json.dumps({**params.model_params(), "half_life_days": params.half_life_days,
-                           "k": k, **(details or {})}, sort_keys=True),
+        params=json.dumps({**params.model_params(), "k": k, **(details or {})}, sort_keys=True),
         device=device,
         users=users,
         items=items,
@@ -172,10 +180,14 @@ def train(store: Warehouse, params: AlsParams, *, device: str = "auto", k: int =
     unavailable = unavailable_items(store, data.item_ids)
     with tqdm(total=int((data.matrix.getnnz(axis=1) > 0).sum()), unit="user",
               desc=RECOMMENDATIONS_TABLE, disable=not show_progress) as progress:
-        reader = _ranked_reader(
-            RECOMMENDATIONS_TABLE, run.run_id,
-            als.recommend_batches(model, data.matrix, k, unavailable=unavailable),
-            data.user_ids, data.item_ids, progress)
+        confident = als.confidence(data.matrix, params.alpha)
+        batches = (
+            (done, users_, items_, scores,
+             als.because_items(model, confident, params.regularization, users_, items_))
+            for done, users_, items_, scores in als.recommend_batches(
+                model, data.matrix, k, unavailable=unavailable))
+        reader = _ranked_reader(RECOMMENDATIONS_TABLE, run.run_id, batches, data.user_ids,
+                                data.item_ids, progress)
         result.written[RECOMMENDATIONS_TABLE] = append_run_rows(store, RECOMMENDATIONS_TABLE,
                                                                 reader)
     with tqdm(total=items, unit="item", desc=SIMILAR_ITEMS_TABLE,
@@ -193,9 +205,6 @@ def train(store: Warehouse, params: AlsParams, *, device: str = "auto", k: int =
     return result
 
 
-MODEL_TABLES = {"als": (RECOMMENDATIONS_TABLE, SIMILAR_ITEMS_TABLE)}
-
-
 def append_run_rows(store: Warehouse, table: str, rows: pa.RecordBatchReader) -> int:
     """Append a run's rows. A table an older sqlrec wrote (rows without run_id, which no run can
     claim) is replaced instead."""
@@ -204,6 +213,63 @@ def append_run_rows(store: Warehouse, table: str, rows: pa.RecordBatchReader) ->
             f"select * from {table} limit 0").column_names:
         mode = "replace"
     return store.write_table(table, rows, mode=mode)
+
+
+def read_scores(store: Warehouse) -> InteractionMatrix:
+    """w(u,i) of the last dbt build as a matrix; a clear error when dbt has not built it."""
+    if not store.table_exists(SCORES_TABLE):
+        raise UserError(f"table {SCORES_TABLE} not found; run `sqlrec build` (dbt build) before "
+                        "`sqlrec train`")
+    return interaction_matrix(store.read_table(SCORES_TABLE, ["user_id", "item_id", "score"]))
+
+
+def train_ease(store: Warehouse, params: EaseParams, *, k: int = DEFAULT_K,
+               show_progress: bool = True, write: bool = True, record: bool = True,
+               details: dict[str, Any] | None = None) -> TrainResult:
+    """EASE on the binary pattern of the scores: fit the closed form, write the top-k per user
+    with the item that explains each row, append a model_runs row (as `train` does for ALS)."""
+    from tqdm.auto import tqdm
+
+    from sqlrec.recommend import ease
+
+    started = time.perf_counter()
+    if k < 1:
+        raise UserError(f"--k must be at least 1, got {k}")
+    data = read_scores(store)
+    users, items = data.matrix.shape
+    limit = ease.item_limit(params.memory_gb)
+    if show_progress or items > limit:
+        modelled = min(items, limit)
+        print(f"sqlrec train: {users:,} users x {items:,} items, {data.nnz:,} scores; EASE on "
+              f"{modelled:,} items" + (f" (the most popular that fit memory_gb "
+                                       f"{params.memory_gb:g}; {items - modelled:,} left out)"
+                                       if items > limit else ""))
+    fit_started = time.perf_counter()
+    model = ease.fit(data.matrix, params)
+    fit_seconds = time.perf_counter() - fit_started
+    run = ModelRun(
+        run_id=uuid.uuid4().hex, model="ease", trained_at=None,
+        params=json.dumps({**params.model_params(), "regularization": model.regularization,
+                           "modelled_items": int(len(model.items)), "k": k, **(details or {})},
+                          sort_keys=True),
+        device="cpu", users=users, items=items, nnz=data.nnz, fit_seconds=fit_seconds,
+        seconds_per_iteration=fit_seconds, seconds=None, metrics=None)
+    result = TrainResult(model, data, run)
+    if write:
+        unavailable = unavailable_items(store, data.item_ids)
+        with tqdm(total=users, unit="user", desc=EASE_RECOMMENDATIONS_TABLE,
+                  disable=not show_progress) as progress:
+            reader = _ranked_reader(
+                EASE_RECOMMENDATIONS_TABLE, run.run_id,
+                ease.recommend_batches(model, data.matrix, k, unavailable=unavailable),
+                data.user_ids, data.item_ids, progress)
+            result.written[EASE_RECOMMENDATIONS_TABLE] = append_run_rows(
+                store, EASE_RECOMMENDATIONS_TABLE, reader)
+        run.trained_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    run.seconds = time.perf_counter() - started
+    if write and record:
+        record_run(store, run)
+    return result
 
 
 def record_run(store: Warehouse, run: ModelRun, metrics: dict[str, Any] | None = None) -> None:
@@ -217,8 +283,10 @@ def record_run(store: Warehouse, run: ModelRun, metrics: dict[str, Any] | None =
 
 
 def _ranked_batch(left_ids: pa.Array, right_ids: pa.Array, names: tuple[str, str],
-                  left: np.ndarray, right: np.ndarray, scores: np.ndarray) -> pa.RecordBatch:
-    """One batch of (left id, right id, score, rank) rows from aligned index arrays."""
+                  left: np.ndarray, right: np.ndarray, scores: np.ndarray,
+                  because: np.ndarray | None = None) -> pa.RecordBatch:
+    """One batch of (left id, right id, score, rank[, because_item_id]) rows from aligned index
+    arrays; because holds item columns, like right."""
     import numpy as np
     import pyarrow as pa
 
@@ -226,12 +294,15 @@ def _ranked_batch(left_ids: pa.Array, right_ids: pa.Array, names: tuple[str, str
     group = np.cumsum(starts) - 1
     first_of_group = np.flatnonzero(starts)
     rank = np.arange(len(left)) - first_of_group[group] + 1 if len(left) else np.zeros(0)
-    return pa.record_batch({
+    columns = {
         names[0]: left_ids.take(pa.array(left, type=pa.int32())),
         names[1]: right_ids.take(pa.array(right, type=pa.int32())),
         "score": pa.array(scores.astype(np.float64)),
         "rank": pa.array(rank.astype(np.int32)),
-    })
+    }
+    if because is not None:
+        columns["because_item_id"] = right_ids.take(pa.array(because, type=pa.int32()))
+    return pa.record_batch(columns)
 
 
 def _ranked_reader(table: str, run_id: str, batches, left_ids, right_ids,
@@ -239,13 +310,40 @@ def _ranked_reader(table: str, run_id: str, batches, left_ids, right_ids,
     import pyarrow as pa
 
     names = RANKED_KEYS[table]
+    explained = table != SIMILAR_ITEMS_TABLE
     schema = pa.schema([(names[0], pa.string()), (names[1], pa.string()),
-                        ("score", pa.float64()), ("rank", pa.int32()), ("run_id", pa.string())])
+                        ("score", pa.float64()), ("rank", pa.int32())]
+                       + ([("because_item_id", pa.string())] if explained else [])
+                       + [("run_id", pa.string())])
 
     def generate():
-        for done, left, right, scores in batches:
+        for done, left, right, scores, *because in batches:
             progress.update(done)
-            batch = _ranked_batch(left_ids, right_ids, names, left, right, scores)
+            batch = _ranked_batch(left_ids, right_ids, names, left, right, scores,
+                                  because[0] if because else None)
             yield batch.append_column("run_id", pa.array([run_id] * batch.num_rows, pa.string()))
 
     return pa.RecordBatchReader.from_batches(schema, generate())
+
+
+def train_models(store: Warehouse, params: PipelineParams, models: tuple[str, ...] = MODELS, *,
+                 device: str = "auto", k: int = DEFAULT_K, show_progress: bool = True,
+                 num_threads: int = 0, details: dict[str, Any] | None = None,
+                 echo=None) -> list[TrainResult]:
+    """Train each of `models` ('als', 'ease') in turn and publish each run; ``echo`` receives
+    each run's summary line as soon as it is known."""
+    unknown = sorted(set(models) - set(MODELS))
+    if unknown:
+        raise UserError(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}")
+    results = []
+    for model in models:
+        if model == "als":
+            result = train(store, params.als, device=device, k=k, show_progress=show_progress,
+                           num_threads=num_threads, details=details)
+        else:
+            result = train_ease(store, params.ease, k=k, show_progress=show_progress,
+                                details=details)
+        if echo is not None:
+            echo(result.summary())
+        results.append(result)
+    return results

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
+from urllib.parse import quote, unquote
 
 import anyio
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sqlrec.service.metrics import MetricsMiddleware, ServiceMetrics
 from sqlrec.service.reloading import SnapshotSource, SnapshotStore, WarehouseSource
@@ -45,7 +48,9 @@ def create_app(settings: ServiceSettings | None = None, *,
         finally:
             store.stop_polling()
 
-    app = FastAPI(title="sqlrec", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="sqlrec", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
+                  redirect_slashes=False)
+    app.router.default = _slash_redirect_or_not_found(app.router)
     app.state.settings = settings
     app.state.store = store
     app.state.metrics = metrics
@@ -68,6 +73,42 @@ def _include_flat(app: FastAPI, router: APIRouter) -> None:
     the docs routes: they take nearly all the traffic.
     """
     app.router.routes[0:0] = router.routes
+
+
+def _slash_redirect_or_not_found(router: APIRouter) -> ASGIApp:
+    """What answers a path no route matches: a redirect when the path with its trailing slash
+    added or removed would match, else FastAPI's JSON 404.
+
+    Starlette's own redirect writes an absolute URL built from the request's Host header, which
+    the client chooses (a shared cache would keep a redirect to any host for everyone). This one
+    sends a relative Location, the request's own path with the slash toggled and its query.
+    """
+
+    async def default(scope: Scope, receive: Receive, send: Send) -> None:
+        location = _slash_twin(router, scope) if scope["type"] == "http" else None
+        if location is None:
+            await router.not_found(scope, receive, send)
+        else:
+            await RedirectResponse(location, status_code=307)(scope, receive, send)
+
+    return default
+
+
+def _slash_twin(router: APIRouter, scope: Scope) -> str | None:
+    path = scope["path"]
+    if path == "/":
+        return None
+    twin = path.rstrip("/") if path.endswith("/") else path + "/"
+    twin_scope = {**scope, "path": twin}
+    if all(route.matches(twin_scope)[0] == Match.NONE for route in router.routes):
+        return None
+    raw = (scope.get("raw_path") or quote(path).encode()).decode("latin-1")
+    raw_twin = raw.rstrip("/") if path.endswith("/") else raw + "/"
+    if unquote(raw_twin) != twin:  # the slash was sent as %2F: no path to send back
+        return None
+    query = scope.get("query_string", b"").decode("latin-1")
+    # one leading slash: "//host/..." would be a URL on another host
+    return "/" + raw_twin.lstrip("/") + (f"?{query}" if query else "")
 
 
 async def _internal_error(request: Request, error: Exception) -> JSONResponse:

@@ -2,17 +2,22 @@
 
 The plain requests ("the first k similar items", "the first k recommendations") are a dict
 lookup and a slice of pre-rendered JSON. Filters (category, exclude) and the session's
-`recent_items` walk the same lists in rank order and render the few items they keep.
+`recent_items` walk the same lists in rank order (the session's merged through
+`Snapshot.similar_order`) and render the few items they keep.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import cache
 
-from sqlrec.service.snapshot import POPULAR_SOURCE, RankedLists, Snapshot
+import numpy as np
+
+from sqlrec.service.snapshot import RankedLists, Snapshot
 
 RECENT_ITEMS_SOURCE = "recent_items"
+RECENT_ITEMS_SOURCE_JSON = json.dumps(RECENT_ITEMS_SOURCE)
 
 
 class UnknownItem(LookupError):
@@ -27,18 +32,41 @@ class UnknownCategory(ValueError):
         self.category = category
 
 
-def similar_items(snapshot: Snapshot, item_id: str, k: int) -> bytes:
-    """'Viewed together': the item's k most similar items, best first."""
-    rows = snapshot.similar.index.get(item_id)
+def similar_items(snapshot: Snapshot, item_id: str, k: int, *,
+                  include_unavailable: bool = False) -> bytes:
+    """'Viewed together': the item's k most similar items, best first. Sold-out items are left
+    out (and `rank` is the position in the answer) unless `include_unavailable`: then the
+    table's rows come as they are, with the table's rank."""
+    if include_unavailable:
+        rows, render = snapshot.similar.index.get(item_id), _table_rows_json
+    else:
+        rows, render = snapshot.similar_available.index.get(item_id), _slice_json
     if rows is None:
         if item_id not in snapshot.catalogue.codes:
             raise UnknownItem(item_id)
-        items = b""  # a known item with no neighbour strong enough to list
+        start = stop = 0  # a known item with no neighbour strong enough (or available) to list
     else:
         start, stop = rows
-        items = snapshot.similar.json_items(start, min(stop, start + k))
-    return b'{"item_id":%s,"snapshot_version":%s,"items":[%s]}' % (
-        _json(item_id), snapshot.version_json, items)
+        stop = min(stop, start + k)
+    return b'{"item_id":%s,"snapshot_version":%s,"k_served":%d,"items":[%s]}' % (
+        _json(item_id), snapshot.version_json, stop - start, render(snapshot, start, stop))
+
+
+def _slice_json(snapshot: Snapshot, start: int, stop: int) -> bytes:
+    return snapshot.similar_available.json_items(start, stop)
+
+
+def _table_rows_json(snapshot: Snapshot, start: int, stop: int) -> bytes:
+    rows = snapshot.similar
+    codes = rows.item_codes[start:stop]
+    ids_json = snapshot.catalogue.ids_json
+    return ",".join(
+        f'{{"item_id":{ids_json[code]},"score":{score!r},"rank":{rank},'
+        f'"common_users":{common_users},"is_available":{"true" if available else "false"}}}'
+        for code, score, rank, common_users, available in zip(
+            codes.tolist(), rows.scores[start:stop].tolist(), rows.ranks[start:stop].tolist(),
+            rows.common_users[start:stop].tolist(),
+            snapshot.catalogue.available[codes].tolist(), strict=True)).encode()
 
 
 def recommendations(snapshot: Snapshot, user_id: str, k: int, *, category: str | None = None,
@@ -47,9 +75,11 @@ def recommendations(snapshot: Snapshot, user_id: str, k: int, *, category: str |
 
     `category` keeps items of that category; `exclude` drops the items named. `recent_items`
     (what the client just viewed) puts first the items most similar to them: the sum of their
-    similarity rows, each listed item weighing the same, scaled so that the best scores 1. When
-    filters leave fewer than k, popular items of the category (or overall) fill the list. Each
-    item says where it came from in `source`; `rank` is its position in this answer.
+    similarity rows, each listed item weighing the same, scaled so that the best scores 1 (the
+    best of the items the session may bring: available, neither viewed nor known to the user
+    already; ties by item id). When filters leave fewer than k, popular items of the category (or
+    overall) fill the list. Each item says where it came from in `source`; `rank` is its position
+    in this answer.
     """
     rows = snapshot.recommendations.index.get(user_id)
     known_user = rows is not None
@@ -57,109 +87,159 @@ def recommendations(snapshot: Snapshot, user_id: str, k: int, *, category: str |
         lists, (start, stop) = ((snapshot.recommendations, rows) if known_user
                                 else (snapshot.popular, snapshot.popular.index.get(None, (0, 0))))
         if stop - start >= k or not known_user:
-            return _recommendations_body(user_id, known_user, snapshot,
-                                         lists.json_items(start, start + min(k, stop - start)))
+            served = min(k, stop - start)
+            return _recommendations_body(user_id, known_user, snapshot, served,
+                                         lists.json_items(start, start + served))
     picked = _pick(snapshot, user_id, rows, k, category, exclude, recent_items)
-    ids_json = snapshot.catalogue.ids_json
-    items = ",".join(
-        f'{{"item_id":{ids_json[code]},"score":{score!r},"rank":{rank},"source":{source}}}'
-        for rank, (code, score, source) in enumerate(picked, start=1))
-    return _recommendations_body(user_id, known_user, snapshot, items.encode())
+    served = len(picked) // 4
+    return _recommendations_body(user_id, known_user, snapshot, served,
+                                 (_items_template(served) % tuple(picked)).encode())
+
+
+@cache
+def _items_template(count: int) -> str:
+    """The JSON of `count` recommendations to %-format with (item id JSON, score, source JSON,
+    because item id JSON) each: one formatting call renders the answer, ranks written in
+    already."""
+    return ",".join('{"item_id":%s,"score":%r,"rank":' + str(rank)
+                    + ',"source":%s,"because_item_id":%s}' for rank in range(1, count + 1))
 
 
 def _pick(snapshot: Snapshot, user_id: str, rows: tuple[int, int] | None, k: int,
-          category: str | None, exclude: Sequence[str],
-          recent_items: Sequence[str]) -> list[tuple[int, float, str]]:
-    """(item code, score, JSON-encoded source) of the items to answer, in order."""
+          category: str | None, exclude: Sequence[str], recent_items: Sequence[str]) -> list:
+    """The items to answer, in order, flat: item id JSON, score, source JSON, because JSON, item
+    id JSON..."""
     catalogue = snapshot.catalogue
+    codes = catalogue.codes
     category_code = None
     if category is not None:
         category_code = catalogue.category_index.get(category)
         if category_code is None:
             raise UnknownCategory(category, catalogue.categories)
-    category_codes = catalogue.category_codes
-    session = list(dict.fromkeys(
-        code for code in (catalogue.codes.get(item_id) for item_id in recent_items)
-        if code is not None))
-    taken = {code for code in (catalogue.codes.get(item_id) for item_id in exclude)
-             if code is not None}
-    taken.update(session)
+    category_codes, ids_json = catalogue.category_codes, catalogue.ids_json
+    taken = {code for code in map(codes.get, exclude) if code is not None}
     # Items the user already interacted with (as far as the snapshot keeps them): the batch
     # lists already leave them out, the lists made here must too.
-    known = set(snapshot.recent.codes_of(user_id))
-    picked: list[tuple[int, float, str]] = []
-
-    def wanted(code: int) -> bool:
-        return code not in taken and (category_code is None
-                                      or category_codes[code] == category_code)
-
-    def take(code: int, score: float, source: str) -> None:
-        picked.append((code, score, source))
-        taken.add(code)
-
-    if session:
-        recent_source = json.dumps(RECENT_ITEMS_SOURCE)
-        for code, score in _session_candidates(snapshot, session, known):
-            if len(picked) == k:
-                break
-            if wanted(code):
-                take(code, score, recent_source)
+    known = snapshot.recent.codes_of(user_id)
+    picked: list = []
+    limit = 4 * k
+    if recent_items:
+        session, candidates, scores, reasons = _session_candidates(snapshot, recent_items)
+        never = set(known)
+        never |= session
+        best = None
+        for code, score, reason in zip(candidates, scores, reasons, strict=True):
+            if code in never:
+                continue
+            if best is None:  # the scale: the best the session brings, whatever the filters
+                best = score if score > 0 else 1.0
+            if code in taken or (category_code is not None
+                                 and category_codes[code] != category_code):
+                continue
+            taken.add(code)
+            picked += (ids_json[code], score / best, RECENT_ITEMS_SOURCE_JSON, ids_json[reason])
+            if len(picked) == limit:
+                return picked
+        taken |= session
     if rows is not None:
-        _fill_from(snapshot.recommendations, *rows, picked, k, wanted, take)
-    if len(picked) < k:
+        _fill(picked, limit, snapshot.recommendations, *rows, taken, category_code,
+              category_codes, ids_json)
+    if len(picked) < limit:
         popular = snapshot.popular.index.get(category)
         if popular is not None:
-            _fill_from(snapshot.popular, *popular, picked, k,
-                       lambda code: wanted(code) and code not in known, take)
+            taken.update(known)
+            _fill(picked, limit, snapshot.popular, *popular, taken, category_code,
+                  category_codes, ids_json)
     return picked
 
 
-def _session_candidates(snapshot: Snapshot, session: list[int],
-                        known: set[int]) -> list[tuple[int, float]]:
-    """Items similar to the session's, best first: summed similarity scaled to a best of 1."""
-    similar = snapshot.similar
-    ids = snapshot.catalogue.ids
-    unavailable = snapshot.catalogue.unavailable
-    summed: dict[int, float] = {}
-    for code in session:
-        rows = similar.index.get(ids[code])
-        if rows is None:
-            continue
-        start, stop = rows
-        for neighbour, score in zip(similar.item_codes[start:stop].tolist(),
-                                    similar.scores[start:stop].tolist(), strict=True):
-            summed[neighbour] = summed.get(neighbour, 0.0) + score
-    # best first, ties by item id as in the SQL models
-    ranked = sorted((-score, ids[code], code) for code, score in summed.items()
-                    if code not in known and code not in unavailable)
-    if not ranked:
-        return []
-    best = -ranked[0][0] if ranked[0][0] < 0 else 1.0
-    return [(code, -negative / best) for negative, _, code in ranked]
-
-
-def _fill_from(lists: RankedLists, start: int, stop: int, picked: list, k: int,
-               wanted, take) -> None:
-    if len(picked) >= k:
+def _fill(picked: list, limit: int, lists: RankedLists, start: int, stop: int, taken: set[int],
+          category_code: int | None, category_codes, ids_json: list[str]) -> None:
+    """Rows [start, stop) of the lists in order into `picked`, but for taken items and other
+    categories, until it holds `limit` values."""
+    if len(picked) >= limit:
         return
-    codes = lists.item_codes[start:stop].tolist()
-    scores = lists.scores[start:stop].tolist()
-    if lists.source_codes is not None:
-        names = [json.dumps(name) for name in lists.source_names]
-        sources = [names[code] for code in lists.source_codes[start:stop].tolist()]
+    sources_json = lists.sources_json
+    for code, score, source, reason in zip(lists.item_codes[start:stop].tolist(),
+                                           lists.scores[start:stop].tolist(),
+                                           lists.source_codes[start:stop].tolist(),
+                                           lists.because_codes[start:stop].tolist(), strict=True):
+        if code in taken or (category_code is not None
+                             and category_codes[code] != category_code):
+            continue
+        taken.add(code)
+        picked += (ids_json[code], score, sources_json[source],
+                   ids_json[reason] if reason >= 0 else "null")
+        if len(picked) == limit:
+            return
+
+
+def _session_candidates(snapshot: Snapshot, recent_items: Sequence[str]
+                        ) -> tuple[set[int], list[int], list[float], list[int]]:
+    """The session's item codes, and the available items similar to them, best first by summed
+    similarity (ties by item id), as item codes, sums and the session item that contributes most
+    to each (the reason).
+
+    The session items' lists are contiguous rows of typed arrays; `similar_order` gives each row
+    its place in one order of all rows, so that sorting the places merges the lists. Only when
+    two lists hold the same item are its scores summed and the order remade.
+    """
+    codes = snapshot.catalogue.codes
+    lists = snapshot.similar_available
+    index = lists.index
+    session: set[int] = set()
+    ranges, origins = [], []
+    for item_id in recent_items:
+        code = codes.get(item_id)
+        if code is None or code in session:
+            continue
+        session.add(code)
+        rows = index.get(item_id)
+        if rows is not None:
+            ranges.append(slice(*rows))
+            origins.append(code)
+    if not ranges:
+        return session, [], [], []
+    order, item_codes, scores = snapshot.similar_order, lists.item_codes, lists.scores
+    if len(ranges) == 1:
+        rows = ranges[0]
+        order, item_codes, scores = order[rows], item_codes[rows], scores[rows]
+        reasons = np.full(len(item_codes), origins[0], dtype=np.int64)
     else:
-        sources = [json.dumps(POPULAR_SOURCE)] * len(codes)
-    for code, score, source in zip(codes, scores, sources, strict=True):
-        if wanted(code):
-            take(code, score, source)
-            if len(picked) == k:
-                return
+        order = np.concatenate([order[rows] for rows in ranges])
+        item_codes = np.concatenate([item_codes[rows] for rows in ranges])
+        scores = np.concatenate([scores[rows] for rows in ranges])
+        reasons = np.concatenate([np.full(rows.stop - rows.start, origin, dtype=np.int64)
+                                  for rows, origin in zip(ranges, origins, strict=True)])
+    merged = order.argsort(kind="stable")
+    item_codes, scores, reasons = item_codes[merged], scores[merged], reasons[merged]
+    candidates = item_codes.tolist()
+    if len(ranges) > 1 and len(set(candidates)) < len(candidates):
+        return session, *_summed(item_codes, scores, reasons)
+    return session, candidates, scores.tolist(), reasons.tolist()
 
 
-def _recommendations_body(user_id: str, known_user: bool, snapshot: Snapshot,
+def _summed(codes: np.ndarray, scores: np.ndarray, reasons: np.ndarray
+            ) -> tuple[list[int], list[float], list[int]]:
+    """Each item once with the sum of its scores and the reason of its largest score, best
+    first, ties by item id (by code)."""
+    by_code = np.lexsort((-scores, codes))  # per code, its largest score first
+    codes, scores, reasons = codes[by_code], scores[by_code], reasons[by_code]
+    first = np.empty(len(codes), dtype=bool)
+    first[0] = True
+    np.not_equal(codes[1:], codes[:-1], out=first[1:])
+    firsts = first.nonzero()[0]
+    sums = np.add.reduceat(scores, firsts)
+    best_first = (-sums).argsort(kind="stable")
+    return (codes[firsts][best_first].tolist(), sums[best_first].tolist(),
+            reasons[firsts][best_first].tolist())
+
+
+def _recommendations_body(user_id: str, known_user: bool, snapshot: Snapshot, served: int,
                           items: bytes) -> bytes:
-    return b'{"user_id":%s,"known_user":%s,"snapshot_version":%s,"items":[%s]}' % (
-        _json(user_id), b"true" if known_user else b"false", snapshot.version_json, items)
+    return b'{"user_id":%s,"known_user":%s,"snapshot_version":%s,"k_served":%d,"items":[%s]}' % (
+        _json(user_id), b"true" if known_user else b"false", snapshot.version_json, served,
+        items)
 
 
 def _json(text: str) -> bytes:

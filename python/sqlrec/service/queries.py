@@ -10,7 +10,7 @@ every parameter in the OpenAPI schema (`openapi_parameters`).
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TypeVar
 
 from fastapi import Request
@@ -31,6 +31,9 @@ class SimilarItemsQuery(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     k: int = Field(DEFAULT_K, ge=1, le=MAX_K, description=f"how many items, 1..{MAX_K}")
+    include_unavailable: bool = Field(
+        False, description="also list sold-out items (is_available false), as the table ranks "
+        "them; by default they are left out and rank is the position in the answer")
 
 
 class RecommendationsQuery(BaseModel):
@@ -55,12 +58,33 @@ class RecommendationsQuery(BaseModel):
             raise ValueError(f"at most {MAX_LISTED_IDS} ids")
         return value
 
+    # Split once per query string: a parsed query is cached and answers again (`parse_query`).
+    @cached_property
+    def exclude_ids(self) -> tuple[str, ...]:
+        return tuple(split_ids(self.exclude))
+
+    @cached_property
+    def recent_item_ids(self) -> tuple[str, ...]:
+        return tuple(split_ids(self.recent_items))
+
 
 def split_ids(value: str | None) -> list[str]:
     """A comma list of ids, blanks dropped."""
     if not value:
         return []
     return [item_id.strip() for item_id in value.split(",") if item_id.strip()]
+
+
+def path_id(request: Request, name: str) -> str:
+    """A path parameter that names an id: 1 to MAX_ID_LENGTH characters, as `category` is."""
+    value = request.path_params[name]
+    if not 1 <= len(value) <= MAX_ID_LENGTH:
+        raise RequestValidationError([{
+            "type": "string_too_short" if not value else "string_too_long",
+            "loc": ("path", name),
+            "msg": f"an id has 1 to {MAX_ID_LENGTH} characters, this one {len(value)}",
+            "input": _echoed(value), "ctx": {"min_length": 1, "max_length": MAX_ID_LENGTH}}])
+    return value
 
 
 def parse_query(model: type[QueryModel], request: Request) -> QueryModel:
@@ -85,24 +109,34 @@ _parsed = lru_cache(maxsize=4096)(_parse)
 
 
 def _located(detail: dict) -> dict:
-    detail = {**detail, "loc": ("query", *detail["loc"])}
+    detail = {**detail, "loc": ("query", *detail["loc"]), "input": _echoed(detail.get("input"))}
     if "ctx" in detail:  # a validator's exception object is not JSON
         detail["ctx"] = {key: value if isinstance(value, int | float | str | bool) else str(value)
                          for key, value in detail["ctx"].items()}
     return detail
 
 
+def _echoed(value: object) -> object:
+    """An invalid input as a 422 repeats it: long strings cut, so that an error never echoes
+    what a client sent in bulk."""
+    if isinstance(value, str) and len(value) > MAX_ID_LENGTH:
+        return value[:MAX_ID_LENGTH] + "..."
+    return value
+
+
 def invalid_query(name: str, message: str, value: object) -> RequestValidationError:
     """A 422 in the same shape as FastAPI's own validation errors."""
     return RequestValidationError(
-        [{"type": "value_error", "loc": ("query", name), "msg": message, "input": value}])
+        [{"type": "value_error", "loc": ("query", name), "msg": message,
+          "input": _echoed(value)}])
 
 
 def openapi_parameters(model: type[BaseModel], *, path: tuple[str, ...] = ()) -> dict:
     """`openapi_extra` declaring string path parameters and the fields of a query model."""
     schema = model.model_json_schema()
     parameters: list[dict] = [{"name": name, "in": "path", "required": True,
-                               "schema": {"type": "string", "title": name.replace("_", " ")}}
+                               "schema": {"type": "string", "title": name.replace("_", " "),
+                                          "minLength": 1, "maxLength": MAX_ID_LENGTH}}
                               for name in path]
     for name, field_schema in schema["properties"].items():
         field_schema = dict(field_schema)

@@ -4,7 +4,9 @@ A `SnapshotSource` tells cheaply which build the warehouse holds (`build_state`)
 snapshot of it (`load`). The store keeps the current snapshot behind one reference: a request
 reads that reference once and uses only what it got, and a reload replaces it with a single
 assignment, so every request sees the old snapshot or the new one, never a mix. A background
-thread polls the source; a failed reload keeps the previous snapshot and is reported.
+thread polls the source; a failed reload keeps the previous snapshot and is reported. So does a
+build that emptied a table the served snapshot has rows of: an empty table is a broken build
+far more often than a real answer, and serving it would answer every request with nothing.
 
 When is a build "newer" and complete? The warehouse's adapter says (`Warehouse.build_state`),
 from the markers the dbt run hooks write: only when the latest finished build is the latest
@@ -48,6 +50,16 @@ class SnapshotChanged(RuntimeError):
 
 class BuildNotFinished(RuntimeError):
     """The latest build has not finished (running, failed or stopped): nothing safe to read."""
+
+
+class EmptiedTables(RuntimeError):
+    """A build would empty tables that the served snapshot has rows of."""
+
+    def __init__(self, emptied: dict[str, int], version: str):
+        super().__init__(
+            "the build left " + ", ".join(f"{table} empty (served: {rows:,} rows)"
+                                          for table, rows in emptied.items())
+            + f"; still serving {version}")
 
 
 class WarehouseSource:
@@ -115,6 +127,7 @@ class SnapshotStore:
             try:
                 state = state or self.source.build_state()
                 snapshot = self.source.load(state)
+                _refuse_emptied_tables(self.current, snapshot)
             except Exception as error:
                 self._record_failure(state, error)
                 raise
@@ -196,3 +209,13 @@ class SnapshotStore:
             logger.error("sqlrec serve: reload failed, still serving %s: %s",
                          self.current.info.version, message)
 
+
+
+
+def _refuse_emptied_tables(current: Snapshot | None, new: Snapshot) -> None:
+    if current is None:
+        return  # nothing to keep: an empty snapshot still answers (404s, empty lists)
+    emptied = {table: rows for table, rows in current.info.row_counts.items()
+               if rows > 0 and new.info.row_counts.get(table, 0) == 0}
+    if emptied:
+        raise EmptiedTables(emptied, current.info.version)

@@ -11,12 +11,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+K_SERVED = "how many items the answer holds: k, or fewer when the lists hold fewer"
+
 
 class SimilarItem(BaseModel):
     item_id: str
     score: float = Field(description="cosine similarity of the two items' user vectors")
-    rank: int = Field(ge=1)
+    rank: int = Field(ge=1, description="position in this answer; with include_unavailable, "
+                      "the rank in the table (sold-out items counted)")
     common_users: int = Field(ge=1, description="users who interacted with both items")
+    is_available: bool = Field(description="false: sold out (listed only with "
+                               "include_unavailable)")
 
 
 class SimilarItems(BaseModel):
@@ -24,6 +29,7 @@ class SimilarItems(BaseModel):
 
     item_id: str
     snapshot_version: str
+    k_served: int = Field(ge=0, description=K_SERVED)
     items: list[SimilarItem]
 
 
@@ -32,11 +38,15 @@ class Recommendation(BaseModel):
     score: float = Field(description="comparable within one source only")
     rank: int = Field(ge=1, description="position in this answer")
     source: str = Field(
-        description="where the item comes from: 'item_similarity' or 'als' (the batch "
+        description="where the item comes from: 'item_similarity', 'als' or 'ease' (the batch "
         "list), 'recent_items' (similar to the recent_items of the request), 'popular' "
         "(popular items, for a cold user or to fill a filtered list)",
         examples=["item_similarity", "recent_items", "popular"],
     )
+    because_item_id: str | None = Field(
+        description="why: the user's item that explains this one best (\"because you viewed "
+        "X\"): the recent item with the largest similarity term, or for ALS and EASE rows the "
+        "user's item with the largest share of the model's score; null for popular items")
 
 
 class Recommendations(BaseModel):
@@ -45,6 +55,7 @@ class Recommendations(BaseModel):
     user_id: str
     known_user: bool = Field(description="false: the snapshot has no list for this user")
     snapshot_version: str
+    k_served: int = Field(ge=0, description=K_SERVED)
     items: list[Recommendation]
 
 

@@ -6,6 +6,12 @@ JSON, one object per row, so that answering "the first k of list X" is a dict lo
 bytes slice. The columns (item codes, scores, sources) stay beside the JSON for the requests
 that filter or combine lists.
 
+"Viewed together" is served without sold-out items: the pre-rendered lists of
+`item_similarity` are its available rows, ranked again; the complete rows, asked for rarely
+(`include_unavailable`), are kept as typed columns and rendered per request. The session
+lookup (`recent_items`) merges a few of those lists through `Snapshot.similar_order`, one order
+of all their rows computed here.
+
 Everything here is built with vectorised Arrow and numpy operations: loading a snapshot of a
 few million rows takes seconds, and the GIL is mostly free meanwhile for the requests that the
 previous snapshot is still answering.
@@ -31,7 +37,7 @@ from sqlrec.warehouse import Warehouse
 TABLE_COLUMNS: dict[str, list[str]] = {
     "int_items_enriched": ["item_id", "category", "is_available"],
     "item_similarity": ["item_id", "similar_item_id", "score", "rank", "common_users"],
-    "user_recommendations": ["user_id", "item_id", "score", "rank", "source"],
+    "user_recommendations": ["user_id", "item_id", "score", "rank", "source", "because_item_id"],
     "popular_items": ["scope", "category", "item_id", "score", "rank"],
     "user_recent_items": ["user_id", "item_id", "recency_rank"],
 }
@@ -41,7 +47,8 @@ POPULAR_SOURCE = "popular"
 
 @dataclass(frozen=True, slots=True)
 class Catalogue:
-    """Every item the snapshot knows, numbered: per-item facts are arrays indexed by that code."""
+    """Every item the snapshot knows, numbered in the order of their ids (so that ordering codes
+    orders ids): per-item facts are arrays indexed by that code."""
 
     codes: dict[str, int]
     ids: list[str]
@@ -49,7 +56,7 @@ class Catalogue:
     category_codes: array  # -1 when the item has no category; an array indexes fast from Python
     categories: list[str]
     category_index: dict[str, int]
-    unavailable: frozenset[int]  # codes of sold-out items
+    available: np.ndarray  # bool by code: false for sold-out items
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -69,8 +76,10 @@ class RankedLists:
     scores: np.ndarray  # float64
     source_codes: np.ndarray | None  # int8 codes into source_names, when the table has sources
     source_names: list[str]
+    sources_json: list[str]  # source_names, JSON-encoded
     body: bytes
     row_offsets: array
+    because_codes: np.ndarray | None = None  # int32 codes of each row's reason item, -1 none
 
     def json_items(self, start: int, stop: int) -> bytes:
         """Rows [start, stop) as the inside of a JSON array."""
@@ -81,6 +90,18 @@ class RankedLists:
     @property
     def row_count(self) -> int:
         return len(self.item_codes)
+
+
+@dataclass(frozen=True, slots=True)
+class TableRows:
+    """A table's lists as typed columns only, rendered per request: for what is asked rarely,
+    where a second pre-rendered copy of the table would cost as much memory as the first."""
+
+    index: dict[Hashable, tuple[int, int]]
+    item_codes: np.ndarray  # int32
+    scores: np.ndarray  # float64
+    ranks: np.ndarray  # int32
+    common_users: np.ndarray  # int32
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +133,12 @@ class Snapshot:
 
     info: SnapshotInfo
     catalogue: Catalogue
-    similar: RankedLists  # keyed by item_id
+    similar: TableRows  # keyed by item_id: the table's rows, sold-out neighbours included
+    similar_available: RankedLists  # the same lists without sold-out items, ranks renumbered
+    # int32 by row of similar_available: the row's place in one order of all its rows, score
+    # descending, ties by item id. Merging a few lists (recent_items) is then sorting the places
+    # of their rows: no scores compared per request.
+    similar_order: np.ndarray
     recommendations: RankedLists  # keyed by user_id
     popular: RankedLists  # keyed by None (global) or a category
     recent: ItemLists  # keyed by user_id
@@ -142,10 +168,19 @@ def build_snapshot(tables: dict[str, pa.Table], *, version: str, built_at: dt.da
     ids_json = pa.array(catalogue.ids_json, pa.string())
 
     similarity = tables["item_similarity"]
-    similar = _ranked_lists(
-        keys=similarity["item_id"], ranks=similarity["rank"],
-        item_codes=_codes(similarity["similar_item_id"], vocabulary), scores=similarity["score"],
-        ids_json=ids_json, extra=[("common_users", similarity["common_users"])],
+    neighbours = _codes(similarity["similar_item_id"], vocabulary)
+    neighbour_available = catalogue.available[neighbours]
+    similar = _table_rows(keys=similarity["item_id"], ranks=similarity["rank"],
+                          item_codes=neighbours, scores=similarity["score"],
+                          common_users=similarity["common_users"])
+    # What "viewed together" serves by default, rendered once here so that it stays one slice.
+    available_similarity = similarity.filter(pa.array(neighbour_available))
+    similar_available = _ranked_lists(
+        keys=available_similarity["item_id"], ranks=available_similarity["rank"],
+        item_codes=neighbours[neighbour_available], scores=available_similarity["score"],
+        ids_json=ids_json, renumber=True,
+        extra=[("common_users", available_similarity["common_users"]),
+               ("is_available", pa.repeat(pa.scalar(True), available_similarity.num_rows))],
     )
     recommendations_table = tables["user_recommendations"]
     recommendations = _ranked_lists(
@@ -153,6 +188,7 @@ def build_snapshot(tables: dict[str, pa.Table], *, version: str, built_at: dt.da
         item_codes=_codes(recommendations_table["item_id"], vocabulary),
         scores=recommendations_table["score"], ids_json=ids_json,
         sources=recommendations_table["source"],
+        because=_codes(recommendations_table["because_item_id"], vocabulary),
     )
     popular_table = tables["popular_items"]
     scope_keys = pc.binary_join_element_wise(
@@ -162,6 +198,7 @@ def build_snapshot(tables: dict[str, pa.Table], *, version: str, built_at: dt.da
         item_codes=_codes(popular_table["item_id"], vocabulary), scores=popular_table["score"],
         ids_json=ids_json,
         sources=pa.repeat(pa.scalar(POPULAR_SOURCE), popular_table.num_rows),
+        because=np.full(popular_table.num_rows, -1, dtype=np.int32),
         key_names=lambda key: None if key.startswith("global:") else key.split(":", 1)[1],
     )
     recent_table = tables["user_recent_items"]
@@ -177,8 +214,18 @@ def build_snapshot(tables: dict[str, pa.Table], *, version: str, built_at: dt.da
         signature=signature,
     )
     return Snapshot(info=info, catalogue=catalogue, similar=similar,
-                    recommendations=recommendations, popular=popular, recent=recent,
+                    similar_available=similar_available,
+                    similar_order=_merge_order(similar_available),
+                    recommendations=recommendations,
+                    popular=popular, recent=recent,
                     version_json=json.dumps(version).encode())
+
+
+def _merge_order(lists: RankedLists) -> np.ndarray:
+    order = np.lexsort((lists.item_codes, -lists.scores))
+    position = np.empty(len(order), dtype=np.int32)
+    position[order] = np.arange(len(order), dtype=np.int32)
+    return position
 
 
 def _release_freed_memory() -> None:
@@ -206,14 +253,16 @@ def _drop_null_keys(table: pa.Table) -> pa.Table:
 
 def _catalogue(tables: dict[str, pa.Table]) -> Catalogue:
     items = tables["int_items_enriched"]
-    # Every id any table mentions, catalogue first, so that codes never miss.
+    # Every id any table mentions, so that codes never miss, in order.
     mentioned = [items["item_id"], tables["item_similarity"]["item_id"],
                  tables["item_similarity"]["similar_item_id"],
-                 tables["user_recommendations"]["item_id"], tables["popular_items"]["item_id"],
-                 tables["user_recent_items"]["item_id"]]
+                 tables["user_recommendations"]["item_id"],
+                 tables["user_recommendations"]["because_item_id"].drop_null(),
+                 tables["popular_items"]["item_id"], tables["user_recent_items"]["item_id"]]
     vocabulary = pc.unique(pa.chunked_array(
         [chunk for column in mentioned for chunk in column.cast(pa.string()).chunks],
         type=pa.string()))
+    vocabulary = pc.take(vocabulary, pc.sort_indices(vocabulary))
     ids = vocabulary.to_pylist()
 
     item_ids = items["item_id"].combine_chunks().cast(pa.string())
@@ -224,6 +273,8 @@ def _catalogue(tables: dict[str, pa.Table]) -> Catalogue:
     category_of_row = pc.index_in(item_categories, value_set=pa.array(categories, pa.string()))
     category_of_item = pc.take(category_of_row, item_positions)
     available_of_item = pc.take(items["is_available"].combine_chunks(), item_positions)
+    # an item the catalogue does not list counts as available, as in int_items_enriched
+    available = pc.fill_null(available_of_item, True).to_numpy(zero_copy_only=False)
     return Catalogue(
         codes={item_id: code for code, item_id in enumerate(ids)},
         ids=ids,
@@ -232,14 +283,14 @@ def _catalogue(tables: dict[str, pa.Table]) -> Catalogue:
                              .astype(np.int32).tobytes()),
         categories=categories,
         category_index=category_index,
-        # an item the catalogue does not list counts as available, as in int_items_enriched
-        unavailable=frozenset(np.flatnonzero(
-            ~pc.fill_null(available_of_item, True).to_numpy(zero_copy_only=False)).tolist()),
+        available=available,
     )
 
 
 def _codes(ids: pa.ChunkedArray, vocabulary: pa.Array) -> np.ndarray:
-    return pc.index_in(ids.cast(pa.string()), value_set=vocabulary).to_numpy().astype(np.int32)
+    """Catalogue codes of ids; -1 for a null id."""
+    codes = pc.fill_null(pc.index_in(ids.cast(pa.string()), value_set=vocabulary), -1)
+    return codes.to_numpy().astype(np.int32)
 
 
 def _group(keys: pa.ChunkedArray, ranks: pa.ChunkedArray) -> tuple[np.ndarray, dict]:
@@ -257,33 +308,63 @@ def _group(keys: pa.ChunkedArray, ranks: pa.ChunkedArray) -> tuple[np.ndarray, d
     return order, index
 
 
+def _table_rows(*, keys, ranks, item_codes: np.ndarray, scores, common_users) -> TableRows:
+    order, index = _group(keys, ranks)
+    take = pa.array(order)
+    return TableRows(
+        index=index, item_codes=item_codes[order],
+        scores=_combined(pc.take(scores, take)).cast(pa.float64()).to_numpy(),
+        ranks=_combined(pc.take(ranks, take)).cast(pa.int32()).to_numpy(),
+        common_users=_combined(pc.take(common_users, take)).cast(pa.int32()).to_numpy())
+
+
 def _ranked_lists(*, keys, ranks, item_codes: np.ndarray, scores, ids_json: pa.Array,
-                  sources=None, extra=(), key_names=None) -> RankedLists:
+                  sources=None, because: np.ndarray | None = None, extra=(), key_names=None,
+                  renumber: bool = False) -> RankedLists:
+    """The lists of a table, ordered by key then rank. `renumber`: each row's rank becomes its
+    position in its list (for lists that leave out some of the table's rows). `because`: each
+    row's reason item code (-1 none), rendered as because_item_id."""
     order, index = _group(keys, ranks)
     if key_names is not None:
         index = {key_names(key): rows for key, rows in index.items()}
     take = pa.array(order)
     item_codes = item_codes[order]
     scores = pc.take(scores, take).combine_chunks().cast(pa.float64())
-    ranks = pc.take(ranks, take).combine_chunks()
+    if renumber:
+        ranks = pa.array(_positions_in_lists(index.values(), len(order)))
+    else:
+        ranks = pc.take(ranks, take).combine_chunks()
 
     source_codes, source_names = None, []
     parts: list = ['{"item_id":', pc.take(ids_json, pa.array(item_codes)),
                    ',"score":', _json_numbers(scores), ',"rank":', ranks.cast(pa.string())]
     for name, column in extra:
-        parts += [f',"{name}":', pc.take(column, take).combine_chunks().cast(pa.string())]
+        parts += [f',"{name}":', _combined(pc.take(column, take)).cast(pa.string())]
     if sources is not None:
         encoded = _combined(pc.dictionary_encode(pc.take(sources, take)))
         source_names = encoded.dictionary.to_pylist()
         source_codes = encoded.indices.to_numpy().astype(np.int8)
         sources_json = pa.array([json.dumps(name) for name in source_names], pa.string())
         parts += [',"source":', pc.take(sources_json, encoded.indices)]
+    if because is not None:
+        because = because[order]
+        reasons_json = pc.take(pa.array([*ids_json.to_pylist(), "null"], pa.string()),
+                               pa.array(np.where(because >= 0, because, len(ids_json))))
+        parts += [',"because_item_id":', reasons_json]
     parts.append("},")
     rows_json = pc.binary_join_element_wise(*parts, "").cast(pa.large_string())
     body, row_offsets = _buffer_of(rows_json)
     return RankedLists(index=index, item_codes=item_codes, scores=scores.to_numpy(),
                        source_codes=source_codes, source_names=source_names,
-                       body=body, row_offsets=row_offsets)
+                       sources_json=[json.dumps(name) for name in source_names],
+                       body=body, row_offsets=row_offsets, because_codes=because)
+
+
+def _positions_in_lists(rows, row_count: int) -> np.ndarray:
+    """1, 2, ... along each list, for lists covering rows 0..row_count-1 as (start, stop)."""
+    bounds = np.array(sorted(rows), dtype=np.int64).reshape(-1, 2)
+    starts = np.repeat(bounds[:, 0], bounds[:, 1] - bounds[:, 0])
+    return np.arange(row_count, dtype=np.int64) - starts + 1
 
 
 def _combined(values: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -12,7 +12,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from sqlrec import cli
-from sqlrec.recommend.params import AlsParams, save_params
+from sqlrec.project import project_dir
+from sqlrec.recommend.params import AlsParams, PipelineParams, save_params
 
 
 def test_build_of_a_missing_lake_names_the_path_without_a_traceback(tmp_path, capsys):
@@ -28,32 +29,37 @@ def test_cli_rejects_vars_that_are_not_a_mapping(small_lake, capsys):
     assert "--vars must be a mapping" in capsys.readouterr().err
 
 
-def test_refresh_builds_trains_and_builds_the_blend_with_the_saved_half_life(tmp_path,
-                                                                            monkeypatch, capsys):
+def test_refresh_builds_trains_and_builds_the_blend_with_the_saved_vars(tmp_path, monkeypatch,
+                                                                      capsys):
     params_file = tmp_path / "params.json"
-    save_params(AlsParams(half_life_days=12.0), params_file)
+    save_params(PipelineParams(dbt_vars={"half_life_days": 12.0}, als=AlsParams(factors=16)),
+                params_file)
     calls = []
 
     def fake_build(lake, **kw):
         calls.append(("build", kw))
 
-    def fake_train(store, params, **kw):
-        calls.append(("train", params, kw))
-        return SimpleNamespace(summary=lambda: "sqlrec train: wrote nothing (a fake)")
+    def fake_train_models(store, params, models, **kw):
+        calls.append(("train", params, models, kw))
+        kw["echo"]("sqlrec train: wrote nothing (a fake)")
+        return []
 
     monkeypatch.setattr("sqlrec.pipeline.build.build", fake_build)
-    monkeypatch.setattr("sqlrec.recommend.train.train", fake_train)
+    monkeypatch.setattr("sqlrec.recommend.train.train_models", fake_train_models)
+    monkeypatch.setattr("sqlrec.warehouse.connect", lambda *a, **kw: None)
 
     assert cli.main(["refresh", "--lake", str(tmp_path), "--params", str(params_file),
-                     "--vars", "{top_k: 5}", "--quiet", "--k", "7"]) == 0
+                     "--vars", "{top_k: 5}", "--quiet", "--k", "7", "--model", "als"]) == 0
 
     assert [call[0] for call in calls] == ["build", "train", "build"]
-    assert calls[0][1]["extra_vars"] == {"top_k": 5, "half_life_days": 12.0}
+    # the file's vars reach both builds; --vars adds to them
+    assert calls[0][1]["extra_vars"] == {"half_life_days": 12.0, "top_k": 5}
     assert calls[0][1]["quiet"] is True
-    assert calls[1][1].half_life_days == 12.0
-    assert (calls[1][2]["k"], calls[1][2]["show_progress"]) == (7, False)
-    assert calls[1][2]["details"] == {"params_file": str(params_file)}
-    assert calls[2][1]["select"] == "source:als+"
+    assert calls[1][1].als.factors == 16 and calls[1][2] == ("als",)
+    assert (calls[1][3]["k"], calls[1][3]["show_progress"]) == (7, False)
+    assert calls[1][3]["details"]["params_file"] == str(params_file)
+    assert calls[2][1]["extra_vars"] == {"half_life_days": 12.0, "top_k": 5}
+    assert calls[2][1]["select"] == "source:models+"  # only the models that read the new lists
     # --quiet hides progress, never the summaries
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == "sqlrec train: wrote nothing (a fake)"
@@ -66,10 +72,21 @@ def test_demo_builds_a_given_lake_and_prints_both_surfaces(small_lake, capfd):
     assert "generating" not in printed  # the given lake is used as it is
     assert "== Viewed together" in printed and "== For you" in printed
     assert "item_similarity" in printed  # the sources table names where lists come from
-    # the demo trains ALS too: the blend's sources table has an als row (users, rows)
+    # the blend's sources table has an als row (users, rows)
     assert re.search(r"^\s*als\s+\d+\s+\d+$", printed, re.MULTILINE)
-    assert re.search(r"^sqlrec train: wrote [\d,]+ rows to als_user_recommendations", printed,
-                     re.MULTILINE)
+    for model in ("als", "ease"):  # the demo trains both models and says what each wrote
+        assert re.search(rf"^sqlrec train: {model.upper()} wrote [\d,]+ rows to "
+                         rf"{model}_user_recommendations", printed, re.MULTILINE)
+    # the next steps' commands run as printed (all but the long ones: build, serve, evaluate)
+    steps = printed[printed.index("Next steps"):]
+    commands = [line.strip() for line in steps.splitlines() if line.startswith("    ")]
+    quick = [line for line in commands if not line.startswith(("dbt build", "sqlrec"))]
+    assert quick[0] == "source .venv/bin/activate" and len(quick) == 5
+    shown = subprocess.run(["bash", "-c", "set -e\n" + "\n".join(quick)], cwd=project_dir(),
+                           capture_output=True, text=True, timeout=300)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert "user_recommendations" not in shown.stderr
+    assert "similar_item_id" in shown.stdout and "because_item_id" in shown.stdout
 
 
 def test_malformed_vars_are_one_line_not_a_traceback(small_lake, capsys):

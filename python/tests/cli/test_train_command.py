@@ -13,19 +13,27 @@ import pyarrow as pa  # noqa: E402
 
 from sqlrec import cli  # noqa: E402
 from sqlrec.cli import options  # noqa: E402
-from sqlrec.recommend.params import AlsParams, save_params  # noqa: E402
+from sqlrec.recommend.params import (  # noqa: E402
+    AlsParams,
+    EaseParams,
+    PipelineParams,
+    save_params,
+)
 from sqlrec.warehouse.duckdb import DuckDBWarehouse  # noqa: E402
 
 
 def test_command_line_options_override_the_params_file(tmp_path):
     path = tmp_path / "params.json"
-    save_params(AlsParams(factors=32, regularization=0.5, alpha=3.0, iterations=9,
-                          half_life_days=45.0), path)
-    args = cli.build_parser().parse_args(["train", "--params", str(path), "--factors", "8"])
+    save_params(PipelineParams(dbt_vars={"half_life_days": 45.0},
+                               als=AlsParams(factors=32, regularization=0.5, alpha=3.0,
+                                             iterations=9),
+                               ease=EaseParams(regularization=300.0)), path)
+    args = cli.build_parser().parse_args(["train", "--params", str(path), "--factors", "8",
+                                          "--ease-memory-gb", "1"])
     params, source = options.training_params(args)
-    assert params == AlsParams(factors=8, regularization=0.5, alpha=3.0, iterations=9,
-                               half_life_days=45.0)
-    assert source == path
+    assert params.als == AlsParams(factors=8, regularization=0.5, alpha=3.0, iterations=9)
+    assert params.ease == EaseParams(regularization=300.0, memory_gb=1.0)
+    assert params.dbt_vars == {"half_life_days": 45.0} and source == path
 
 
 def test_train_command_reads_the_params_file(tmp_path, monkeypatch, capsys):
@@ -36,20 +44,23 @@ def test_train_command_reads_the_params_file(tmp_path, monkeypatch, capsys):
         "user_id": [f"u{u}" for u, _ in pairs], "item_id": [f"i{i}" for _, i in pairs],
         "score": [1.0] * len(pairs)}))
     params_file = tmp_path / "params.json"
-    save_params(AlsParams(factors=3, iterations=4, half_life_days=12.0), params_file)
+    save_params(PipelineParams(dbt_vars={"half_life_days": 12.0},
+                               als=AlsParams(factors=3, iterations=4)), params_file)
     monkeypatch.setenv("SQLREC_DUCKDB_PATH", str(database))
-    monkeypatch.setenv("SQLREC_ALS_PARAMS", str(params_file))
+    monkeypatch.setenv("SQLREC_PARAMS", str(params_file))
 
-    assert cli.main(["train", "--device", "cpu", "--k", "3", "--iterations", "6",
-                     "--quiet"]) == 0
+    assert cli.main(["train", "--model", "als", "--device", "cpu", "--k", "3",
+                     "--iterations", "6", "--quiet"]) == 0
 
     with duckdb.connect(str(database), read_only=True) as connection:
-        params = json.loads(connection.sql("select params from model_runs").fetchall()[0][0])
+        runs = connection.sql("select model, params from model_runs").fetchall()
         written = connection.sql("select count(*) from als_user_recommendations").fetchall()
+    assert [model for model, _ in runs] == ["als"]
+    params = json.loads(runs[0][1])
     assert (params["factors"], params["iterations"], params["k"]) == (3, 6, 3)
-    # plain `train` cannot know which half-life dbt built the scores with
-    assert params["half_life_days"] is None and params["params_file"] == str(params_file)
+    assert params["params_file"] == str(params_file)
     printed = capsys.readouterr().out
-    assert "half_life_days 12" in printed
+    # plain `train` cannot rebuild the scores: it says the file's dbt vars need a build
+    assert f"the dbt vars of {params_file} shape the scores only when dbt builds them" in printed
     # --quiet hides the progress, not the summary of what was written
-    assert f"wrote {written[0][0]:,} rows to als_user_recommendations" in printed
+    assert f"ALS wrote {written[0][0]:,} rows to als_user_recommendations" in printed

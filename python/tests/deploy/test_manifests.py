@@ -41,6 +41,7 @@ from sqlrec.service.reloading import BuildState, SnapshotStore
 from sqlrec.service.settings import ServiceSettings
 from sqlrec.service.snapshot import TABLE_COLUMNS, build_snapshot
 from sqlrec.warehouse.duckdb import DuckDBWarehouse
+from sqlrec.warehouse.markers import FINISHED, marker_file, new_marker, write_marker_file
 
 from helpers import free_port
 
@@ -167,7 +168,8 @@ def tiny_tables() -> dict[str, pa.Table]:
             "score": [0.9, 0.5, 0.9], "rank": [1, 2, 1], "common_users": [5, 3, 5]}),
         "user_recommendations": pa.table({
             "user_id": ["u_1", "u_1"], "item_id": ["i_2", "i_3"], "score": [1.2, 0.4],
-            "rank": [1, 2], "source": ["als", "similarity"]}),
+            "rank": [1, 2], "source": ["als", "item_similarity"],
+            "because_item_id": ["i_1", "i_1"]}),
         "popular_items": pa.table({
             "scope": ["global", "global", "category"], "category": [None, None, "sneakers"],
             "item_id": ["i_1", "i_2", "i_1"], "score": [10.0, 8.0, 10.0], "rank": [1, 2, 1]}),
@@ -205,7 +207,9 @@ def app_routes(app) -> dict[str, set[str]]:
               for path, operations in app.openapi()["paths"].items()}
     for route in app.routes:
         if getattr(route, "methods", None):
-            routes.setdefault(route.path, set()).update(route.methods)
+            # "/{item_id:any}/similar" is the route "/{item_id}/similar" with a path convertor
+            path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)
+            routes.setdefault(path, set()).update(route.methods)
     return routes
 
 
@@ -695,6 +699,8 @@ def served(tmp_path_factory):
     database = folder / "sqlrec.duckdb"
     for name, table in tiny_tables().items():
         DuckDBWarehouse(database).write_table(name, table)
+    # the service serves only a finished build: the marker a finished `dbt build` leaves
+    write_marker_file(marker_file(database, FINISHED), new_marker(FINISHED, "build", "duckdb"))
     shutil.copyfile(REPO / "profiles" / "profiles.yml", folder / "profiles.yml")
     port = free_port()
     env = {**os.environ, "DBT_PROFILES_DIR": str(folder), "SQLREC_TARGET": "duckdb",

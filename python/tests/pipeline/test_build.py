@@ -122,8 +122,8 @@ def test_string_times_integer_ids_no_event_id_and_no_catalogue(tmp_path, monkeyp
                        "2026-10-01 12:00:00"],
     }), partition / "part-0.parquet")
     database = tmp_path / "sqlrec.duckdb"
-    build_into(database, tmp_path / "lake", monkeypatch,
-               extra_vars={"min_common_users": 1, "half_life_days": 0})
+    build_into(database, tmp_path / "lake", monkeypatch,  # the cosine: its scores are worked below
+               extra_vars={"min_common_users": 1, "half_life_days": 0, "similarity": "cosine"})
 
     rejected = read_table(database, "events_rejected", "reason")
     assert list(rejected["reason"]) == ["missing_user_id", "unparsable_event_time"]

@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from sqlrec import warehouse
-from sqlrec.pipeline.build import ALS_MODELS, build
+from sqlrec.pipeline.build import MODEL_TABLE_READERS, build
 from sqlrec.recommend import train as train_step
 from sqlrec.recommend.params import AlsParams
 
@@ -25,7 +25,7 @@ def test_a_run_killed_mid_write_is_never_blended(small_lake, tmp_path, monkeypat
     monkeypatch.setenv("SQLREC_DUCKDB_PATH", str(database))
     build(small_lake, quiet=True)
     first = train_step.train(warehouse.connect(), PARAMS, device="cpu", show_progress=False)
-    build(small_lake, select=ALS_MODELS, quiet=True)
+    build(small_lake, select=MODEL_TABLE_READERS, quiet=True)
     blended = read_table(database, "user_recommendations", "user_id, rank")
     assert "als" in set(blended["source"])
 
@@ -47,8 +47,8 @@ def test_a_run_killed_mid_write_is_never_blended(small_lake, tmp_path, monkeypat
     assert rows(database, "select count(distinct run_id) from als_user_recommendations") == [(2,)]
     assert rows(database, "select run_id from model_runs") == [(first.run.run_id,)]
 
-    build(small_lake, select=ALS_MODELS, quiet=True)
-    assert rows(database, "select distinct run_id from stg_als__user_recommendations") == [
+    build(small_lake, select=MODEL_TABLE_READERS, quiet=True)
+    assert rows(database, "select distinct run_id from stg_models__user_recommendations") == [
         (first.run.run_id,)]
     import pandas as pd
 

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sqlrec.pipeline.build import refresh
-from sqlrec.recommend.params import AlsParams
+from sqlrec.recommend.params import AlsParams, PipelineParams
 from sqlrec.service.app import create_app
 from sqlrec.service.reloading import SnapshotStore, WarehouseSource
 from sqlrec.service.settings import ServiceSettings
@@ -33,7 +33,7 @@ def service_database(small_lake, tmp_path_factory) -> Path:
         patch.setenv("SQLREC_TARGET", "duckdb")
         patch.setenv("SQLREC_DUCKDB_PATH", str(database))
         # ALS too, so that the lists hold more than one source
-        refresh(small_lake, AlsParams(factors=16, iterations=5), quiet=True)
+        refresh(small_lake, PipelineParams(als=AlsParams(factors=16, iterations=5)), quiet=True)
     return database
 
 

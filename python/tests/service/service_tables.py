@@ -29,11 +29,21 @@ def halve_scores(database: Path) -> None:
                        ("item_similarity", "user_recommendations", "popular_items")))
 
 
-def similar_rows(database: Path, item_id: str, k: int) -> list[dict]:
-    return [dict(zip(("item_id", "score", "rank", "common_users"), row, strict=True))
-            for row in sql(database, "select similar_item_id, score, rank, common_users "
-                           "from item_similarity where item_id = ? order by rank limit ?",
-                           item_id, k)]
+def similar_rows(database: Path, item_id: str, k: int, *,
+                 include_unavailable: bool = False) -> list[dict]:
+    """The table's rows with the item's availability; by default (as the service answers) only
+    the available items, ranked again from 1."""
+    rows = sql(database, "select similarity.similar_item_id, similarity.score, similarity.rank, "
+               "similarity.common_users, coalesce(items.is_available, true) "
+               "from item_similarity as similarity left join int_items_enriched as items "
+               "on similarity.similar_item_id = items.item_id "
+               "where similarity.item_id = ? order by similarity.rank", item_id)
+    if not include_unavailable:
+        rows = [(item, score, rank, common_users, available) for rank, (
+            item, score, _, common_users, available) in enumerate(
+            (row for row in rows if row[4]), start=1)]
+    return [dict(zip(("item_id", "score", "rank", "common_users", "is_available"), row,
+                     strict=True)) for row in rows[:k]]
 
 
 def recommendation_rows(database: Path, user_id: str) -> list[tuple[str, float, str]]:

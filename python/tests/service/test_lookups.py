@@ -27,12 +27,14 @@ from service_tables import (
 @pytest.mark.parametrize("k", [1, 5, 100])
 def test_similar_items_are_the_table_rows(client, service_database, probes, k):
     for item_id in probes["items"]:
-        response = client.get(f"/items/{item_id}/similar", params={"k": k})
-        assert response.status_code == 200
-        body = SimilarItems.model_validate_json(response.content)
-        assert body.item_id == item_id
-        assert [item.model_dump() for item in body.items] == similar_rows(
-            service_database, item_id, k)
+        for include_unavailable in (False, True):
+            response = client.get(f"/items/{item_id}/similar", params={
+                "k": k, "include_unavailable": include_unavailable})
+            assert response.status_code == 200
+            body = SimilarItems.model_validate_json(response.content)
+            assert body.item_id == item_id
+            assert [item.model_dump() for item in body.items] == similar_rows(
+                service_database, item_id, k, include_unavailable=include_unavailable)
 
 
 def test_similar_items_default_to_ten(client, service_database, probes):

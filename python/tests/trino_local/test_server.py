@@ -140,7 +140,7 @@ def test_cli_status_of_running_server(trino, capsys):
 
 
 def listening_addresses(port: int) -> set[str]:
-    """The local addresses (as dotted IPv4 or ::) a TCP port is listened on, from /proc/net."""
+    """The local addresses (dotted IPv4, IPv4-mapped ones unmapped, or ::) a TCP port is listened on, from /proc/net."""
     import ipaddress
 
     found = set()
@@ -152,7 +152,9 @@ def listening_addresses(port: int) -> set[str]:
                 raw = bytes.fromhex(address)
                 # /proc/net prints each 32-bit word in host (little-endian) order
                 words = b"".join(raw[i:i + 4][::-1] for i in range(0, size, 4))
-                found.add(str(ipaddress.ip_address(words)))
+                ip = ipaddress.ip_address(words)
+                # a JVM with IPv6 listens on the IPv4-mapped form (::ffff:127.0.0.1) of the same address
+                found.add(str(getattr(ip, "ipv4_mapped", None) or ip))
     return found
 
 

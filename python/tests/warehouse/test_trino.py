@@ -79,12 +79,13 @@ def trino_env(trino: TrinoServer, profiles: Path, schema: str):
 
 
 def trino_build(trino: TrinoServer, profiles: Path, lake: Path, schema: str, lake_schema: str,
-                command: list[str] | None = None) -> float:
+                command: list[str] | None = None, extra_vars: dict | None = None) -> float:
     """`dbt build --target trino` of a lake; the seconds it took."""
     started = time.perf_counter()
     with trino_env(trino, profiles, schema):
         run_dbt(command or ["build"], target="trino", quiet=True,
-                dbt_vars={**project.lake_vars(lake), "lake_schema": lake_schema})
+                dbt_vars={**project.lake_vars(lake), "lake_schema": lake_schema,
+                          **(extra_vars or {})})
     return time.perf_counter() - started
 
 
@@ -173,6 +174,31 @@ def test_item_similarity_matches_duckdb(duckdb_file, trino, trino_schema):
                              ["item_id"], "similar_item_id")
 
 
+# The default model (rp3beta, symmetric at α = β) is compared above with the whole project;
+# here every other model, the directional ones included, is built on both engines.
+SIMILARITY_MODELS = {
+    "cosine": {"similarity": "cosine"},
+    "rp3beta_directional": {"similarity": "rp3beta", "rp3beta_alpha": 0.7, "rp3beta_beta": 0.3},
+    "asymmetric_cosine": {"similarity": "asymmetric_cosine", "asymmetric_cosine_alpha": 0.7},
+}
+
+
+@pytest.mark.parametrize("model", SIMILARITY_MODELS)
+def test_every_similarity_model_matches_duckdb(model, lake, profiles, trino, tmp_path):
+    model_vars = SIMILARITY_MODELS[model]
+    command = ["build", "--select", "+item_similarity"]
+    database = tmp_path / "sqlrec.duckdb"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DBT_PROFILES_DIR", str(profiles))
+        patch.setenv("SQLREC_TARGET", "duckdb")
+        build_into(database, lake, patch, extra_vars=model_vars, select="+item_similarity")
+    schema = f"similarity_{model}"
+    trino_build(trino, profiles, lake, schema, "lake_compare", command, model_vars)
+    duck = read_table(database, "item_similarity", "item_id, rank")
+    assert_same_ranked_lists(duck, trino_table(trino, schema, "item_similarity"), ["item_id"],
+                             "similar_item_id", also_equal=("common_users",))
+
+
 def test_popular_items_match_duckdb(duckdb_file, trino, trino_schema):
     duck = read_table(duckdb_file, "popular_items", "scope, category, rank")
     assert set(duck["scope"]) == {"global", "category"}
@@ -183,7 +209,7 @@ def test_popular_items_match_duckdb(duckdb_file, trino, trino_schema):
 def test_user_recommendations_match_duckdb(duckdb_file, trino, trino_schema):
     duck = read_table(duckdb_file, "user_recommendations", "user_id, rank")
     assert_same_ranked_lists(duck, trino_table(trino, trino_schema, "user_recommendations"),
-                             ["user_id"], "item_id", also_equal=("source",))
+                             ["user_id"], "item_id", also_equal=("source", "because_item_id"))
 
 
 def test_rejects_and_scores_match_duckdb(duckdb_file, trino, trino_schema):
@@ -296,7 +322,7 @@ def test_blend_and_service_on_trino(trino, profiles, lake, trino_schema):
     """After training, `sqlrec build` blends the ALS lists on Trino and records the build in the
     warehouse; the service loads its snapshot from Trino and answers with the tables' rows."""
     with python_step_env(trino, profiles, trino_schema):
-        build(lake, extra_vars={"lake_schema": "lake_compare"}, select="source:als+", quiet=True)
+        build(lake, extra_vars={"lake_schema": "lake_compare"}, select="source:models+", quiet=True)
         store = warehouse.connect()
         assert isinstance(store, TrinoWarehouse)
         marker = store.read_build_marker()
@@ -313,10 +339,20 @@ def test_blend_and_service_on_trino(trino, profiles, lake, trino_schema):
             ["item_id", "rank"])
         item_id = similar["item_id"].iloc[0]
         rows = similar[similar["item_id"] == item_id]
-        answer = client.get(f"/items/{item_id}/similar", params={"k": 100}).json()["items"]
+        # include_unavailable: the table's rows as they are, with the table's rank
+        answer = client.get(f"/items/{item_id}/similar",
+                            params={"k": 100, "include_unavailable": "true"}).json()["items"]
         assert [item["item_id"] for item in answer] == list(rows["similar_item_id"])
+        assert [item["rank"] for item in answer] == list(rows["rank"])
         assert [item["score"] for item in answer] == pytest.approx(list(rows["score"]),
                                                                    rel=1e-12)
+        # by default without the items the catalogue marks sold out, ranked again
+        catalogue = trino_table(trino, trino_schema, "int_items_enriched")
+        sold_out = set(catalogue.loc[catalogue["is_available"].eq(False), "item_id"])
+        available = rows[~rows["similar_item_id"].isin(sold_out)]
+        answer = client.get(f"/items/{item_id}/similar", params={"k": 100}).json()["items"]
+        assert [item["item_id"] for item in answer] == list(available["similar_item_id"])
+        assert [item["rank"] for item in answer] == list(range(1, len(available) + 1))
 
         recommended = trino_table(trino, trino_schema, "user_recommendations")
         user_id = recommended.loc[recommended["source"] == "als", "user_id"].iloc[0]

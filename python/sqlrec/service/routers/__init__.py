@@ -3,8 +3,26 @@
 from __future__ import annotations
 
 from fastapi.responses import Response
+from starlette.convertors import Convertor, register_url_convertor
 
 from sqlrec.service.schemas import ErrorMessage, InvalidRequest
+
+
+class AnyTextConvertor(Convertor[str]):
+    """A path parameter of any text: slashes (sent as %2F, decoded before routing), newlines,
+    nothing at all (so that the route answers 422, not 404). Starlette's `str` stops at a
+    slash, its `path` at a newline."""
+
+    regex = r"[\s\S]*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("any", AnyTextConvertor())
 
 
 class JSONBytes(Response):
@@ -15,6 +33,7 @@ class JSONBytes(Response):
 
 LOOKUP_ERRORS = {
     422: {"model": InvalidRequest, "description": "a malformed parameter (k outside 1..100, "
-          "not a number, too many ids) or an unknown category"},
+          "not a number, too many ids, an id of more than 200 characters) or an unknown "
+          "category"},
     503: {"model": ErrorMessage, "description": "no snapshot loaded yet"},
 }

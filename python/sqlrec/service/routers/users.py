@@ -11,7 +11,7 @@ from sqlrec.service.queries import (
     invalid_query,
     openapi_parameters,
     parse_query,
-    split_ids,
+    path_id,
 )
 from sqlrec.service.routers import LOOKUP_ERRORS, JSONBytes
 from sqlrec.service.schemas import Recommendations
@@ -20,19 +20,19 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 
 @router.get(
-    "/{user_id}/recommendations",
+    "/{user_id:any}/recommendations",  # :any: an id may hold a slash (sent as %2F)
     response_model=Recommendations,
     summary="For you: a user's recommendations (popular items for a cold or unknown user)",
     responses=LOOKUP_ERRORS,
     openapi_extra=openapi_parameters(RecommendationsQuery, path=("user_id",)),
 )
 async def recommendations(request: Request):
-    user_id = request.path_params["user_id"]
+    user_id = path_id(request, "user_id")
     query = parse_query(RecommendationsQuery, request)
     try:
         body = lookups.recommendations(
             current_snapshot(request), user_id, query.k, category=query.category,
-            exclude=split_ids(query.exclude), recent_items=split_ids(query.recent_items))
+            exclude=query.exclude_ids, recent_items=query.recent_item_ids)
     except lookups.UnknownCategory as error:
         raise invalid_query("category", str(error), query.category) from None
     return JSONBytes(body)

@@ -1,0 +1,74 @@
+"""The Python twin that `sqlrec tune` scores with gives the lists the dbt models and the Python
+step serve, on a generated lake: item_similarity, the similarity list and the blend."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from sqlrec.evaluation import twin
+from sqlrec.pipeline.build import refresh
+from sqlrec.recommend import als, ease
+from sqlrec.recommend.params import AlsParams, EaseParams, PipelineParams
+
+ALS = AlsParams(factors=16, iterations=5)
+
+
+@pytest.fixture(scope="module")
+def served(small_lake, tmp_path_factory) -> tuple:
+    database = tmp_path_factory.mktemp("twin") / "sqlrec.duckdb"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SQLREC_DUCKDB_PATH", str(database))
+        refresh(small_lake, PipelineParams(als=ALS), quiet=True)
+    with duckdb.connect(str(database), read_only=True) as connection:
+        events = connection.sql("select user_id, item_id, event_type, event_at "
+                                "from int_valid_events").df()
+        sold_out = set(connection.sql("select item_id from int_items_enriched "
+                                      "where not is_available").df()["item_id"])
+        tables = {name: connection.sql(f"select * from {name}").df() for name in (
+            "item_similarity", "int_similarity_recommendations", "user_recommendations")}
+    return twin.Prepared(events, events["event_at"].max(), sold_out), tables
+
+
+def test_item_similarity_is_the_twins(served):
+    prepared, tables = served
+    knobs = prepared.list_knobs({})
+    data = prepared.scores(knobs["half_life_days"])
+    similar = twin.similarity(twin.capped(data.matrix, knobs["max_items_per_user"]),
+                              knobs["similarity"], alpha=knobs["alpha"], beta=knobs["beta"],
+                              min_common_users=knobs["min_common_users"],
+                              k=knobs["similar_items_k"]).tocoo()
+    mine = pd.DataFrame({"item_id": prepared.item_ids[similar.row],
+                         "similar_item_id": prepared.item_ids[similar.col], "twin": similar.data})
+    both = mine.merge(tables["item_similarity"], on=["item_id", "similar_item_id"], how="outer")
+    assert len(both) == len(mine) == len(tables["item_similarity"])
+    np.testing.assert_allclose(both["twin"], both["score"], rtol=1e-9)
+
+
+def ranked(frame: pd.DataFrame) -> set[tuple]:
+    return set(map(tuple, frame[["user_id", "item_id", "rank"]].to_numpy()))
+
+
+def test_the_similarity_list_and_the_blend_are_the_twins(served):
+    prepared, tables = served
+    users = np.arange(len(prepared.user_ids))
+    knobs = {**prepared.list_knobs({})}
+    similarity = twin.similarity_lists(prepared, users, knobs)
+    assert ranked(similarity.frame(prepared)) == ranked(
+        tables["int_similarity_recommendations"])
+
+    data = prepared.scores(knobs["half_life_days"])
+    params = ALS.resolved(data.nnz)
+    model_lists = {
+        "als": twin.model_lists(prepared, users, als.recommend_batches(
+            als.fit(data.matrix, params), data.matrix, 50, unavailable=prepared.unavailable)),
+        "ease": twin.model_lists(prepared, users, ease.recommend_batches(
+            ease.fit(data.matrix, EaseParams()), data.matrix, 50,
+            unavailable=prepared.unavailable)),
+    }
+    blend = twin.blend(prepared, {"item_similarity": similarity, **model_lists},
+                       {"item_similarity": 1.0, "als": 1.0, "ease": 1.0}, knobs["top_k"],
+                       knobs["half_life_days"])
+    assert ranked(blend.frame(prepared)) == ranked(tables["user_recommendations"])
