@@ -19,6 +19,7 @@ and prints seconds, peak resident memory and the ratio sql / peer.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -31,6 +32,10 @@ sys.path.insert(0, str(PROJECT / "python"))
 
 from sqlrec import project  # noqa: E402
 from sqlrec.data.generate import generate_lake  # noqa: E402
+
+# What the peer computes (bench/cosine_peer.py): the cosine of the user-normalised matrix and
+# CosineRecommender's K = 20 neighbours per item. The project's defaults are rp3beta and 100.
+PEER_MATHS = {"similarity": "cosine", "similar_items_k": 20}
 
 # A marketplace month: ~28 events and ~20 distinct items per active user (median 10).
 SIZES = {
@@ -79,7 +84,7 @@ def main() -> None:
         env = {**os.environ, "DBT_PROFILES_DIR": str(profiles), "SQLREC_TARGET": "duckdb",
                "SQLREC_DUCKDB_PATH": str(database), "OPENBLAS_NUM_THREADS": "1"}
         dbt_args = ["--select", "+item_similarity", "--vars",
-                    str(project.lake_vars(lake)).replace("'", '"')]
+                    json.dumps({**project.lake_vars(lake), **PEER_MATHS})]
 
         # dbt re-parses the whole project whenever vars, profile or target change (here: the
         # lake of each size); a team's repeated runs reuse its partial-parse cache. Warm it

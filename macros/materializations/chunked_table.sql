@@ -11,11 +11,19 @@
     int_similarity_recommendations) need a hash table of every distinct group at once; one chunk
     at a time keeps it, and the memory, `chunks` times smaller (docs/design.md, "Performance").
 
-    Config: chunks (default 1), min_threads (DuckDB: threads raised to at least this many around
-    the chunks and put back afterwards, see macro aggregation_threads). -#}
+    How many chunks follows the data, worked out when the model runs (macro chunks_to_build):
+    the model names a macro that counts the rows its aggregation will read (chunk_estimate) and
+    how many rows one chunk may take (chunk_rows); chunks = ceil(rows / chunk_rows). A fixed
+    number (config chunks, from a var) overrides the count. Results do not depend on it.
+
+    Config: chunk_estimate (a dispatched macro in this project returning a one-row, one-column
+    query), chunk_rows, chunks (none = from the estimate), min_threads (DuckDB: threads raised
+    to at least this many around the chunks and put back afterwards, see macro
+    aggregation_threads). -#}
 
 {% materialization chunked_table, default %}
-    {%- set chunks = [config.get('chunks', 1) | int, 1] | max -%}
+    {%- set chunks = sqlrec.chunks_to_build(
+        config.get('chunks'), config.get('chunk_rows'), config.get('chunk_estimate')) -%}
     {%- set existing_relation = load_cached_relation(this) -%}
     {%- set target_relation = this.incorporate(type='table') -%}
     {%- set intermediate_relation = make_intermediate_relation(target_relation) -%}
@@ -80,16 +88,30 @@
         | replace(sqlrec.chunk_count(), chunks ~ ' /* sqlrec:chunk_count */')) }}
 {%- endmacro %}
 
-{#- How many chunks an engine builds a chunked_table in: DuckDB `requested`; other engines one
+{#- How many chunks a chunked_table is built in, at execution time. DuckDB: `fixed` when it is
+    given (a var's explicit override), else ceil(rows / rows_per_chunk) with rows the result of
+    the estimate macro's query, from 1 to 4096 chunks; 1 without an estimate. Other engines: one
     (Trino spreads and spills a big aggregation itself). -#}
-{% macro engine_chunks(requested) -%}
-    {{ return(adapter.dispatch('engine_chunks', 'sqlrec')(requested)) }}
+{% macro chunks_to_build(fixed, rows_per_chunk, estimate) -%}
+    {{ return(adapter.dispatch('chunks_to_build', 'sqlrec')(fixed, rows_per_chunk, estimate)) }}
 {%- endmacro %}
 
-{% macro default__engine_chunks(requested) -%}
+{% macro default__chunks_to_build(fixed, rows_per_chunk, estimate) -%}
     {{ return(1) }}
 {%- endmacro %}
 
-{% macro duckdb__engine_chunks(requested) -%}
-    {{ return([requested | int, 1] | max) }}
+{% macro duckdb__chunks_to_build(fixed, rows_per_chunk, estimate) -%}
+    {%- if fixed is not none -%}
+        {{ return([fixed | int, 1] | max) }}
+    {%- endif -%}
+    {%- if not estimate or not rows_per_chunk -%}
+        {{ return(1) }}
+    {%- endif -%}
+    {%- set rows = run_query(context['sqlrec'][estimate]()).columns[0].values()[0] -%}
+    {%- set rows = (rows or 0) | int -%}
+    {%- set per_chunk = [rows_per_chunk | int, 1] | max -%}
+    {%- set chunks = [[(rows + per_chunk - 1) // per_chunk, 1] | max, 4096] | min -%}
+    {{ log(this.identifier ~ ': ' ~ '{:,}'.format(rows) ~ ' rows to aggregate, '
+        ~ chunks ~ ' chunk(s) of at most ' ~ '{:,}'.format(per_chunk), info=True) }}
+    {{ return(chunks) }}
 {%- endmacro %}

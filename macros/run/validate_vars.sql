@@ -19,13 +19,21 @@
         ('blend_als_weight', 'number', 0, none),
         ('blend_similarity_weight', 'number', 0, none),
         ('blend_ease_weight', 'number', 0, none),
-        ('pair_chunks', 'integer', 1, 4096),
-        ('recommendation_chunks', 'integer', 1, 4096),
+        ('pair_rows_per_chunk', 'integer', 1, none),
+        ('candidate_rows_per_chunk', 'integer', 1, none),
         ('future_tolerance_hours', 'number', 0, none),
         ('max_rejected_share', 'number', 0, 1),
         ('freshness_warn_after_hours', 'integer', 1, none),
         ('freshness_error_after_hours', 'integer', 1, none),
     ] -%}
+    {#- the fixed chunk counts: null (from the data) or an integer -#}
+    {%- for name in ['pair_chunks', 'recommendation_chunks'] -%}
+        {%- set parsed = sqlrec.parse_number(var(name), 'integer') -%}
+        {%- if var(name) is not none and (parsed is none or parsed < 1 or parsed > 4096) -%}
+            {%- do problems.append(name ~ ' is ' ~ tojson(var(name))
+                ~ '; it must be null (from the data) or an integer from 1 to 4096') -%}
+        {%- endif -%}
+    {%- endfor -%}
     {%- for name, kind, minimum, maximum in numbers -%}
         {%- set value = var(name) -%}
         {%- set parsed = sqlrec.parse_number(value, kind) -%}

@@ -29,15 +29,17 @@
     the lists (docs/design.md, "Performance"). -#}
 {% macro duckdb__user_item_pairs(bounds) -%}
     select
-        cast(items[position].item_key as bigint) * 4294967296
-            + unnest(items[position + 1:]).item_key as pair_key,
-        items[position].pair_weight
-            * unnest(items[position + 1:]).pair_weight as product
+        cast(item.item_key as bigint) * 4294967296 + partner.item_key as pair_key,
+        item.pair_weight * partner.pair_weight as product
     from (
-        select items, unnest(range(1, len(items) + 1)) as position
-        from {{ ref('int_user_item_lists') }}
-    ) as user_positions
-    cross join {{ bounds }} as chunk_bounds
-    where items[position].item_key > chunk_bounds.lower_key
-        and items[position].item_key <= chunk_bounds.upper_key
+        {# the slice is unnested once, as whole entries, not once per field -#}
+        select items[position] as item, unnest(items[position + 1:]) as partner
+        from (
+            select items, unnest(range(1, len(items) + 1)) as position
+            from {{ ref('int_user_item_lists') }}
+        ) as user_positions
+        cross join {{ bounds }} as chunk_bounds
+        where items[position].item_key > chunk_bounds.lower_key
+            and items[position].item_key <= chunk_bounds.upper_key
+    ) as user_pairs
 {%- endmacro %}

@@ -2,13 +2,16 @@
     users: the sum over those users of the products of the two entries' pair_weight (for the
     cosine, the cosine itself; see macros/similarity), and their number.
 
-    Built in chunks of the smaller item's key (materialization chunked_table). Item a pairs only
-    with items b > a, so low keys have more partners: bounds at 1 - sqrt(1 - chunk / chunks) of
-    the key range give the chunks about equal numbers of pairs. -#}
+    Built in chunks of the smaller item's key (materialization chunked_table), as many as the
+    users' pairs (macro item_pair_rows) need at pair_rows_per_chunk each. Item a pairs only with
+    items b > a, so low keys have more partners: bounds at 1 - sqrt(1 - chunk / chunks) of the
+    key range give the chunks about equal numbers of pairs. -#}
 
 {{ config(
     materialized='chunked_table',
-    chunks=sqlrec.engine_chunks(var('pair_chunks')),
+    chunk_estimate='item_pair_rows',
+    chunk_rows=var('pair_rows_per_chunk'),
+    chunks=var('pair_chunks'),
     min_threads=3,
 ) }}
 

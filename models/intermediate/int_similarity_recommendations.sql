@@ -3,13 +3,16 @@
     the recent item: raw_score(u, j) = sum over recent items i of w(u,i) * sim(i -> j).
     because_item_id is the recent item with the largest term (on a tie the more recent one).
 
-    Built in chunks of users (materialization chunked_table): at 10M events users have 80M
-    (user, neighbour) rows, 71M of them distinct, and aggregating them all at once takes 9-11 GB;
-    one slice of users at a time takes about a third of that. -#}
+    Built in chunks of users (materialization chunked_table), as many as the (user, recent item,
+    neighbour) rows (macro similarity_candidate_rows) need at candidate_rows_per_chunk each: at
+    10M events users have 80M of them, 71M distinct (user, neighbour), and aggregating them all
+    at once takes 9-11 GB. -#}
 
 {{ config(
     materialized='chunked_table',
-    chunks=sqlrec.engine_chunks(var('recommendation_chunks')),
+    chunk_estimate='similarity_candidate_rows',
+    chunk_rows=var('candidate_rows_per_chunk'),
+    chunks=var('recommendation_chunks'),
     min_threads=3,
 ) }}
 
