@@ -265,7 +265,7 @@ def main() -> None:
     shutil.copyfile(PROJECT / "profiles" / "profiles.yml", profiles / "profiles.yml")
     env = {**os.environ, "DBT_PROFILES_DIR": str(profiles), "SQLREC_TARGET": "duckdb",
            "OPENBLAS_NUM_THREADS": "1",
-           "SQLREC_ALS_PARAMS": str(args.data_dir / "no-saved-params.json")}
+           "SQLREC_PARAMS": str(args.data_dir / "no-saved-params.json")}
 
     results = []
     for size in args.sizes.split(","):

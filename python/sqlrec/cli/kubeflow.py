@@ -123,7 +123,7 @@ def add_katib(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "katib", help="Katib: the Experiment that searches the pipeline's parameters; a trial",
         description="A kubeflow.org/v1beta1 Experiment maximising the served list's NDCG@10 "
-        "(MAP@10 beside it) on the validation split, over the space `sqlrec tune` searches; "
+        "(MAP@10 beside it) on the validation windows, over the space `sqlrec tune` searches; "
         "each trial is a Job running `sqlrec katib trial`.")
     actions = parser.add_subparsers(dest="katib_action", required=True, metavar="ACTION")
     experiment = actions.add_parser("experiment", help="write the Experiment YAML")
@@ -140,9 +140,9 @@ def add_katib(subparsers: argparse._SubParsersAction) -> None:
     experiment.set_defaults(func=katib_experiment_command)
 
     trial = actions.add_parser(
-        "trial", help="score one parameter set on the validation split; print name=value lines",
+        "trial", help="score one parameter set on the validation windows; print name=value lines",
         description="Score one parameter set (the names of `sqlrec tune`'s space) on the "
-        "validation split of the active warehouse's events, and print ndcg_at_10=<v> and "
+        "validation windows of the active warehouse's events, and print ndcg_at_10=<v> and "
         "map_at_10=<v>, the lines Katib's StdOut metrics collector reads.")
     katib.add_parameter_options(trial)
     options.add(trial, options.MOVIELENS, options.DEVICE.with_help(

@@ -2,7 +2,9 @@
 
 The search never sees the test part of `sqlrec evaluate`: the events are split by the same
 temporal per-user holdout as the evaluation, and the *training part* is split once more the
-same way; trials are scored on that inner held-out part, the validation split. Each trial
+same way; trials are scored on that inner held-out part, the validation split, and on one more
+window before it (rolling origin: the validation split's training part split again), by the
+mean of the two: one window alone let the search fit its noise. Each trial
 builds the served list with the Python twin of the dbt models (`sqlrec.evaluation.twin`, tested
 equal to them) and the very code of `sqlrec train`: the similarity list, the ALS and EASE lists,
 their blend and the popular fill; the objective is the blend's NDCG@10.
@@ -188,17 +190,48 @@ def validation_split(events: pd.DataFrame):
     return temporal_split(temporal_split(events).train)
 
 
+def validation_splits(events: pd.DataFrame, folds: int = 2) -> list:
+    """Rolling-origin folds, latest first: `validation_split`, then its training part held out
+    once more, and so on. Scoring a trial on more than one window is what keeps a search of
+    many knobs from fitting the noise of one (a single window let 60 trials pick settings
+    that lost on the test part)."""
+    from sqlrec.evaluation.split import temporal_split
+
+    splits = [validation_split(events)]
+    while len(splits) < folds:
+        earlier = temporal_split(splits[-1].train)
+        if earlier.test.empty:
+            break
+        splits.append(earlier)
+    return splits
+
+
+class FoldScorer:
+    """Scores a parameter set on each validation fold; its metrics are their means."""
+
+    def __init__(self, scorers: list[Scorer]):
+        self.scorers = scorers
+        self.prepared = scorers[0].prepared  # the latest fold: its matrix sets the rules
+
+    def score(self, params: PipelineParams, weights: dict[str, float] | None = None
+              ) -> dict[str, float]:
+        import numpy as np
+
+        each = [scorer.score(params, weights) for scorer in self.scorers]
+        return {name: float(np.mean([metrics[name] for metrics in each])) for name in each[0]}
+
+
 def validation_scorer(events: pd.DataFrame, *, unavailable: set[str] | None = None,
-                      device: str = "cpu") -> Scorer:
-    """The scorer of the validation split (`validation_split`)."""
+                      device: str = "cpu", folds: int = 2) -> FoldScorer:
+    """The scorer of the validation folds (`validation_splits`)."""
     from sqlrec.evaluation.twin import Prepared
 
-    split = validation_split(events)
-    if split.test.empty:
+    splits = [split for split in validation_splits(events, folds) if not split.test.empty]
+    if not splits:
         raise UserError("too little data to carve a validation split (users need at least two "
                         "items seen by others)")
-    return Scorer(Prepared(split.train, split.split_at, unavailable or set()), split.test,
-                  device=device)
+    return FoldScorer([Scorer(Prepared(split.train, split.split_at, unavailable or set()),
+                              split.test, device=device) for split in splits])
 
 
 def tune(events: pd.DataFrame, *, trials: int = DEFAULT_TRIALS, seed: int = DEFAULT_SEED,
@@ -243,7 +276,7 @@ def tune(events: pd.DataFrame, *, trials: int = DEFAULT_TRIALS, seed: int = DEFA
     return never_below_its_parts(scorer, params, study)
 
 
-def never_below_its_parts(scorer: Scorer, params: PipelineParams,
+def never_below_its_parts(scorer: FoldScorer, params: PipelineParams,
                           study: optuna.Study) -> TuneResult:
     """The best blend, unless one of its parts alone scores better on validation: then that
     part alone (the others' weights 0)."""

@@ -7,8 +7,9 @@ one model are parameters of their own here (``rp3beta_alpha``, ``rp3beta_beta``,
 ``asymmetric_cosine_alpha``), each with the range `suggest` gives it; a trial uses those of its
 model and ignores the others. A trial is a batch/v1 Job running
 ``sqlrec katib trial --<name> ${trialParameters.<name>} ...``, which scores the parameters on the
-validation split (`sqlrec.evaluation.tune.validation_scorer`: the evaluation's training part,
-held out once more, so the test part is never seen) and prints ``ndcg_at_10=<v>`` and
+validation windows `sqlrec tune` scores on (`sqlrec.evaluation.tune.validation_scorer`: the
+evaluation's training part held out once more, and the window before that; the test part is
+never seen) and prints ``ndcg_at_10=<v>`` and
 ``map_at_10=<v>``, which Katib's StdOut metrics collector reads with its default filter.
 """
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from sqlrec.evaluation.split import temporal_split
-from sqlrec.evaluation.tune import validation_split
+from sqlrec.evaluation.tune import validation_split, validation_splits
 
 from helpers import DAY, T0, events_frame
 
@@ -51,3 +51,19 @@ def test_validation_is_carved_from_the_training_part_only():
     assert pairs(inner.train) | pairs(inner.test) <= pairs(outer.train)
     assert not pairs(inner.test) & pairs(outer.test)
     assert inner.split_at <= outer.split_at
+
+
+def test_the_second_fold_is_the_window_before_the_validation_split():
+    rng = np.random.default_rng(4)
+    rows = [(f"u{rng.integers(30)}", f"i{rng.integers(40)}", "view",
+             T0 + pd.Timedelta(minutes=int(minute))) for minute in rng.permutation(3_000)[:900]]
+    events = events_frame(rows)
+    latest, earlier = validation_splits(events, folds=2)
+
+    def pairs(df):
+        return set(map(tuple, df[["user_id", "item_id"]].drop_duplicates().to_numpy()))
+
+    assert pairs(latest.test) == pairs(validation_split(events).test)
+    # the earlier fold lies wholly inside the latest fold's training part
+    assert pairs(earlier.train) | pairs(earlier.test) <= pairs(latest.train)
+    assert earlier.split_at <= latest.split_at and len(earlier.test) > 0
