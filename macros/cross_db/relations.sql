@@ -137,16 +137,23 @@
 {%- endmacro %}
 
 
-{#- An aggregate: `value` of the row with the largest keys (compared in order, as numbers), so
-    that a tie on the first key is decided by the next. -#}
-{% macro arg_max_by(value, keys) -%}
-    {{ return(adapter.dispatch('arg_max_by', 'sqlrec')(value, keys)) }}
+{#- An aggregate: `value` of the row with the largest `key`, a tie decided by the larger
+    `tiebreak`. One scalar sort key, key * (1 + 1e-12 * tiebreak), rather than an array of both:
+    arrays made the aggregation of 300M+ candidate rows twice as slow. So `key` must be positive
+    and `tiebreak` a small integer (|tiebreak| <= 1000): keys within a relative 1e-12 times the
+    tiebreaks' difference count as tied. Both engines compute the product alike (IEEE doubles). -#}
+{% macro arg_max_by(value, key, tiebreak) -%}
+    {{ return(adapter.dispatch('arg_max_by', 'sqlrec')(value, key, tiebreak)) }}
 {%- endmacro %}
 
-{% macro default__arg_max_by(value, keys) -%}
-    max_by({{ value }}, array[{% for key in keys %}cast({{ key }} as double){% if not loop.last %}, {% endif %}{% endfor %}])
+{% macro arg_max_sort_key(key, tiebreak) -%}
+    cast({{ key }} as double) * (1 + 1e-12 * cast({{ tiebreak }} as double))
 {%- endmacro %}
 
-{% macro duckdb__arg_max_by(value, keys) -%}
-    arg_max({{ value }}, [{% for key in keys %}cast({{ key }} as double){% if not loop.last %}, {% endif %}{% endfor %}])
+{% macro default__arg_max_by(value, key, tiebreak) -%}
+    max_by({{ value }}, {{ sqlrec.arg_max_sort_key(key, tiebreak) }})
+{%- endmacro %}
+
+{% macro duckdb__arg_max_by(value, key, tiebreak) -%}
+    arg_max({{ value }}, {{ sqlrec.arg_max_sort_key(key, tiebreak) }})
 {%- endmacro %}

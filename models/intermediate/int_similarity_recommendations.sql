@@ -54,8 +54,8 @@ similarity_candidates as (
         recent_items.user_id,
         available_similarity.similar_item_id as item_id,
         sum(recent_items.score * available_similarity.score) as raw_score,
-        {{ sqlrec.arg_max_by('recent_items.item_id', [
-            'recent_items.score * available_similarity.score', '-recent_items.recency_rank']) }}
+        {{ sqlrec.arg_max_by('recent_items.item_id',
+            'recent_items.score * available_similarity.score', '-recent_items.recency_rank') }}
             as because_item_id
     from recent_items
     inner join available_similarity

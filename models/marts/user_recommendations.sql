@@ -83,8 +83,8 @@ blended_candidates as (
         user_id,
         item_id,
         sum(contribution) as raw_score,
-        {{ sqlrec.arg_max_by('part', ['contribution', 'part_priority']) }} as source,
-        {{ sqlrec.arg_max_by('because_item_id', ['contribution', 'part_priority']) }}
+        {{ sqlrec.arg_max_by('part', 'contribution', 'part_priority') }} as source,
+        {{ sqlrec.arg_max_by('because_item_id', 'contribution', 'part_priority') }}
             as because_item_id
     from weighted_parts
     where contribution > 0
