@@ -3,6 +3,7 @@
     python bench/bench_scale.py [--sizes 1m,10m,30m,100m] [--data-dir data/bench]
         [--similarity-peer-up-to 30m] [--als-peer-up-to 100m]
         [--json docs/scaling.json] [--plot docs/scaling.png]
+    python bench/bench_scale.py --replot docs/scaling.json docs/scaling.png
 
 Lakes: 1M and 10M events are the similarity benchmark's (bench_similarity.SIZES: 50k users /
 20k items and 500k / 100k, 30 days, seed 1). Beyond 10M a marketplace grows both by users and
@@ -235,12 +236,13 @@ def plot(results: list[dict], path: Path) -> None:
             if r.get("als_peer") else (None, None)),
     }
     styles = ["o-", "s--", "^--", "s:", "^:"]
-    for (label, figures), style in zip(series.items(), styles, strict=True):
+    colours = ["C0", "C1", "C2", "C3", "C4"]  # fixed, so a series has one colour on both axes
+    for (label, figures), style, colour in zip(series.items(), styles, colours, strict=True):
         for axis, index in ((seconds_axis, 0), (memory_axis, 1)):
             points = [(r["events"], figures(r)[index]) for r in results]
             points = [(x, y) for x, y in points if y]
             if points:
-                axis.plot(*zip(*points, strict=True), style, label=label.strip())
+                axis.plot(*zip(*points, strict=True), style, color=colour, label=label.strip())
     for axis, title in ((seconds_axis, "seconds"), (memory_axis, "peak memory, GiB")):
         axis.set_xscale("log")
         axis.set_yscale("log")
@@ -254,6 +256,9 @@ def plot(results: list[dict], path: Path) -> None:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--replot"]:  # the plot again from a written --json file
+        plot(json.loads(Path(sys.argv[2]).read_text())["sizes"], Path(sys.argv[3]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1m,10m,30m,100m")
     parser.add_argument("--data-dir", type=Path, default=PROJECT / "data" / "bench")
