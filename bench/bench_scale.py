@@ -49,9 +49,9 @@ sys.path.insert(0, str(PROJECT / "bench"))
 
 from bench_als import PEER as ALS_PEER  # noqa: E402
 from bench_similarity import SIZES as SIMILARITY_SIZES  # noqa: E402
+from bench_similarity import bench_lake, bench_profiles  # noqa: E402
 
 from sqlrec import project  # noqa: E402
-from sqlrec.data.generate import generate_lake  # noqa: E402
 
 USERS_EXPONENT, ITEMS_EXPONENT = 0.9, 0.7
 ANCHOR = SIMILARITY_SIZES["10m"]
@@ -268,9 +268,7 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, default=PROJECT / "docs" / "scaling.png")
     args = parser.parse_args()
 
-    profiles = args.data_dir / "profiles"
-    profiles.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(PROJECT / "profiles" / "profiles.yml", profiles / "profiles.yml")
+    profiles = bench_profiles(args.data_dir)
     env = {**os.environ, "DBT_PROFILES_DIR": str(profiles), "SQLREC_TARGET": "duckdb",
            "OPENBLAS_NUM_THREADS": "1",
            "SQLREC_PARAMS": str(args.data_dir / "no-saved-params.json")}
@@ -278,10 +276,7 @@ def main() -> None:
     results = []
     for size in args.sizes.split(","):
         spec = SIZES[size]
-        lake = args.data_dir / f"lake-{size}"
-        if not any((lake / "events").glob("*/*.parquet")):
-            print(f"generating {size}: {spec}", flush=True)
-            generate_lake(lake, **spec, days=30, seed=1, overwrite=True)
+        lake = bench_lake(args.data_dir, size, spec)
         database = args.data_dir / f"scale-{size}.duckdb"
         result = {"size": size, **spec}
         result["refresh"] = refresh(lake, database, env, args.data_dir / f"logs-{size}")

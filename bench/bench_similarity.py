@@ -44,6 +44,23 @@ SIZES = {
 }
 
 
+def bench_profiles(data_dir: Path) -> Path:
+    """A profiles folder of the shipped profile under data_dir, so no user profile is read."""
+    profiles = data_dir / "profiles"
+    profiles.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(PROJECT / "profiles" / "profiles.yml", profiles / "profiles.yml")
+    return profiles
+
+
+def bench_lake(data_dir: Path, size: str, spec: dict[str, int]) -> Path:
+    """The lake of a size under data_dir, generated once (30 days, seed 1)."""
+    lake = data_dir / f"lake-{size}"
+    if not any((lake / "events").glob("*/*.parquet")):
+        print(f"generating {size}: {spec}", flush=True)
+        generate_lake(lake, **spec, days=30, seed=1, overwrite=True)
+    return lake
+
+
 def measured(command: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
     """Run a command; return its wall seconds, CPU seconds (user + system, all threads), peak
     RSS in GiB and output. CPU seconds are the steadier figure on a machine shared with other
@@ -68,17 +85,12 @@ def main() -> None:
     args = parser.parse_args()
 
     bin_dir = Path(sys.executable).parent
-    profiles = args.data_dir / "profiles"
-    profiles.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(PROJECT / "profiles" / "profiles.yml", profiles / "profiles.yml")
+    profiles = bench_profiles(args.data_dir)
 
     rows = []
     for size in args.sizes.split(","):
         spec = SIZES[size]
-        lake = args.data_dir / f"lake-{size}"
-        if not any((lake / "events").glob("*/*.parquet")):
-            print(f"generating {size}: {spec}", flush=True)
-            generate_lake(lake, **spec, days=30, seed=1, overwrite=True)
+        lake = bench_lake(args.data_dir, size, spec)
         database = args.data_dir / f"similarity-{size}.duckdb"
         database.unlink(missing_ok=True)
         env = {**os.environ, "DBT_PROFILES_DIR": str(profiles), "SQLREC_TARGET": "duckdb",
