@@ -94,14 +94,12 @@ def add_tune(subparsers: argparse._SubParsersAction) -> None:
 
 def tune_command(args: argparse.Namespace) -> int:
     from sqlrec import project
-    from sqlrec.evaluation.datasets import load_catalogue, load_events
+    from sqlrec.evaluation.datasets import load_events, sold_out_items
     from sqlrec.evaluation.tune import tune, tuned_params
     from sqlrec.recommend.params import save_params
 
     events, dataset = load_events(movielens=args.movielens)
-    catalogue = None if args.movielens else load_catalogue()
-    sold_out = set() if catalogue is None else set(
-        catalogue.loc[~catalogue["is_available"].astype(bool), "item_id"])
+    sold_out = sold_out_items(movielens=args.movielens)
     started = time.perf_counter()
     result = tune(events, trials=args.trials, seed=args.seed, device=args.device,
                   timeout=args.timeout, show_progress=not args.quiet, unavailable=sold_out,

@@ -48,3 +48,12 @@ def load_catalogue(store: Warehouse | None = None) -> pd.DataFrame | None:
         return None
     catalogue = store.read_table("stg_lake__items").to_pandas()
     return None if catalogue.empty else catalogue
+
+
+def sold_out_items(*, movielens: bool = False) -> set[str]:
+    """The items the staged catalogue marks unavailable (none for MovieLens-100k, or without a
+    catalogue): what `sqlrec tune` and a Katib trial keep out of the lists."""
+    catalogue = None if movielens else load_catalogue()
+    if catalogue is None:
+        return set()
+    return set(catalogue.loc[~catalogue["is_available"].astype(bool), "item_id"])

@@ -210,8 +210,21 @@ class FoldScorer:
     """Scores a parameter set on each validation fold; its metrics are their means."""
 
     def __init__(self, scorers: list[Scorer]):
+        import numpy as np
+
+        from sqlrec.recommend import ease
+
         self.scorers = scorers
-        self.prepared = scorers[0].prepared  # the latest fold: its matrix sets the rules
+        self.prepared = scorers[0].prepared
+        # the regularisation rules are those of the latest fold's 30-day matrix
+        data = self.prepared.scores(30)
+        self.nnz = data.nnz
+        self.default_lambda = ease.default_regularization(
+            np.diff(data.matrix.tocsc().indptr).astype(float))
+
+    def params(self, values: dict[str, Any], seed: int = DEFAULT_SEED) -> PipelineParams:
+        """The parameters file a trial's values stand for, by this scorer's rules."""
+        return pipeline_params(values, self.nnz, self.default_lambda, seed)
 
     def score(self, params: PipelineParams, weights: dict[str, float] | None = None
               ) -> dict[str, float]:
@@ -239,21 +252,17 @@ def tune(events: pd.DataFrame, *, trials: int = DEFAULT_TRIALS, seed: int = DEFA
          unavailable: set[str] | None = None, echo=None) -> TuneResult:
     """Search the pipeline's parameters on events (user_id, item_id, event_type, event_at);
     return the best by validation NDCG@10 of the served list. ``echo`` hears each new best."""
-    import numpy as np
     import optuna
 
-    from sqlrec.recommend import als, ease
+    from sqlrec.recommend import als
 
     if trials < 1:
         raise UserError(f"--trials must be at least 1, got {trials}")
     scorer = validation_scorer(events, unavailable=unavailable, device=als.resolve_device(device))
-    data = scorer.prepared.scores(30)
-    binary_gram_diagonal = np.diff(data.matrix.tocsc().indptr).astype(float)
-    default_lambda = ease.default_regularization(binary_gram_diagonal)
 
     def objective(trial: optuna.Trial) -> float:
         values = suggest(trial)
-        metrics = scorer.score(pipeline_params(values, data.nnz, default_lambda, seed))
+        metrics = scorer.score(scorer.params(values, seed))
         trial.set_user_attr("map@10", metrics["map@10"])
         return metrics["ndcg@10"]
 
@@ -272,7 +281,7 @@ def tune(events: pd.DataFrame, *, trials: int = DEFAULT_TRIALS, seed: int = DEFA
     study.optimize(objective, n_trials=trials, timeout=timeout, callbacks=[report_best],
                    show_progress_bar=show_progress)
     best_values = {**DEFAULT_VALUES, **study.best_trial.params}
-    params = pipeline_params(best_values, data.nnz, default_lambda, seed)
+    params = scorer.params(best_values, seed)
     return never_below_its_parts(scorer, params, study)
 
 

@@ -126,24 +126,15 @@ def values_from(args: argparse.Namespace) -> dict[str, Any]:
 def run_trial(values: dict[str, Any], *, movielens: bool = False, device: str = "auto",
               seed: int = 42) -> dict[str, float]:
     """The validation metrics of one parameter set (`suggest`'s names)."""
-    import numpy as np
-
-    from sqlrec.evaluation.datasets import load_catalogue, load_events
-    from sqlrec.evaluation.tune import pipeline_params, validation_scorer
-    from sqlrec.recommend import als, ease
+    from sqlrec.evaluation.datasets import load_events, sold_out_items
+    from sqlrec.evaluation.tune import validation_scorer
+    from sqlrec.recommend import als
 
     events, _ = load_events(movielens=movielens)
-    catalogue = None if movielens else load_catalogue()
-    # the sold-out items, as `sqlrec tune` finds them
-    unavailable = set() if catalogue is None else set(
-        catalogue.loc[~catalogue["is_available"].astype(bool), "item_id"])
-    scorer = validation_scorer(events, unavailable=unavailable,
+    # the sold-out items and the regularisation rules as `sqlrec tune` has them
+    scorer = validation_scorer(events, unavailable=sold_out_items(movielens=movielens),
                                device=als.resolve_device(device))
-    # as `sqlrec tune` does: the regularisation rules are those of the 30-day matrix
-    data = scorer.prepared.scores(30)
-    default_lambda = ease.default_regularization(
-        np.diff(data.matrix.tocsc().indptr).astype(float))
-    return scorer.score(pipeline_params(values, data.nnz, default_lambda, seed))
+    return scorer.score(scorer.params(values, seed))
 
 
 def metric_lines(metrics: dict[str, float]) -> str:
