@@ -1,13 +1,41 @@
-"""Shared fixtures: generated lakes and isolated dbt builds into temporary DuckDB files."""
+"""Shared fixtures: generated lakes, builds made once per session that tests copy, the one local
+Trino server, and isolated dbt runs (each test its DuckDB file; each xdist worker its target/)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
+from helpers import (
+    SKIP_TRINO,
+    SMALL_REFRESH_ALS,
+    build_into,
+    copy_database,
+    free_port,
+    skip_trino_loudly,
+)
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dbt_paths_of_this_worker(tmp_path_factory):
+    """dbt writes its manifest, partial-parse cache and logs under target/ and logs/: two xdist
+    workers sharing the project's would overwrite each other's, so each gets its own."""
+    folder = tmp_path_factory.mktemp("dbt")
+    saved = {name: os.environ.get(name) for name in ("DBT_TARGET_PATH", "DBT_LOG_PATH")}
+    os.environ["DBT_TARGET_PATH"] = str(folder / "target")
+    os.environ["DBT_LOG_PATH"] = str(folder / "logs")
+    yield folder
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(autouse=True)
@@ -29,3 +57,66 @@ def small_lake(tmp_path_factory) -> Path:
     generate_lake(lake, users=1_500, items=400, events=40_000, days=12, seed=7, overwrite=True)
     return lake
 
+
+def _session_profile(folder: Path, patch: pytest.MonkeyPatch, database: Path) -> None:
+    """A session fixture runs before the autouse isolated profile: name the profile here."""
+    shutil.copyfile(PROJECT_DIR / "profiles" / "profiles.yml", folder / "profiles.yml")
+    patch.setenv("DBT_PROFILES_DIR", str(folder))
+    patch.setenv("SQLREC_TARGET", "duckdb")
+    patch.setenv("SQLREC_DUCKDB_PATH", str(database))
+
+
+@pytest.fixture(scope="session")
+def small_lake_build(small_lake, tmp_path_factory) -> Path:
+    """`dbt build` of the small lake with the defaults and every data test, made once; tests
+    that only need its tables take a copy (`small_lake_database`)."""
+    folder = tmp_path_factory.mktemp("small-build")
+    database = folder / "sqlrec.duckdb"
+    with pytest.MonkeyPatch.context() as patch:
+        _session_profile(folder, patch, database)
+        build_into(database, small_lake, patch)
+    return database
+
+
+@pytest.fixture
+def small_lake_database(small_lake_build, tmp_path, monkeypatch) -> Path:
+    """A copy of the small lake's build (with its build markers) that the test may change; the
+    active target points at it."""
+    database = copy_database(small_lake_build, tmp_path / "sqlrec.duckdb")
+    monkeypatch.setenv("SQLREC_DUCKDB_PATH", str(database))
+    return database
+
+
+@pytest.fixture(scope="session")
+def small_lake_refreshed(small_lake, tmp_path_factory) -> Path:
+    """`sqlrec refresh` of the small lake (build, ALS and EASE, the blend), made once."""
+    from sqlrec.pipeline.build import refresh
+    from sqlrec.recommend.params import PipelineParams
+
+    folder = tmp_path_factory.mktemp("small-refresh")
+    database = folder / "sqlrec.duckdb"
+    with pytest.MonkeyPatch.context() as patch:
+        _session_profile(folder, patch, database)
+        refresh(small_lake, PipelineParams(als=SMALL_REFRESH_ALS), quiet=True)
+    return database
+
+
+@pytest.fixture(scope="session")
+def trino_server(request, tmp_path_factory):
+    """The one local Trino of the session (Hive lake + Iceberg), for every test that needs one;
+    downloaded once into ~/.cache/sqlrec/trino. Stopped at the end, and checked to be gone."""
+    from sqlrec.trino_local.server import TrinoServer, _alive
+
+    if SKIP_TRINO:
+        skip_trino_loudly(request, "the Trino tests")
+    run_dir = tmp_path_factory.mktemp("trino-run")
+    lake = tmp_path_factory.mktemp("trino-lake")
+    # generous timeout: on a busy 2-core box start-up has taken over 3 minutes (usually ~30 s)
+    server = TrinoServer(lake_dir=lake, port=free_port(), run_dir=run_dir, heap="3G",
+                         startup_timeout=600)
+    with server:
+        print(f"Trino started in {server.startup_seconds:.1f} s", file=sys.__stderr__)
+        yield server
+        pid = server.pid()
+    assert not server.is_running()
+    assert pid is not None and not _alive(pid)

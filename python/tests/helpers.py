@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import os
 import re
+import shutil
 import socket
 import sys
 import warnings
@@ -19,14 +20,37 @@ import pyarrow.parquet as pq
 import pytest
 
 from sqlrec.pipeline.build import build
+from sqlrec.recommend.params import AlsParams
+from sqlrec.warehouse.markers import MARKER_SUFFIXES
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 def build_into(database: Path, lake: Path, monkeypatch, **kwargs) -> None:
-    """`dbt build` of the lake into a given DuckDB file."""
+    """`dbt build` of the lake into a given DuckDB file (``data_tests=False``: the tables only,
+    for a test that checks something else than dbt's data tests)."""
     monkeypatch.setenv("SQLREC_DUCKDB_PATH", str(database))
     build(lake, quiet=True, **kwargs)
+
+
+# ALS of the small lake's refresh (conftest's small_lake_refreshed): quick, and enough for lists
+# that hold more than one source
+SMALL_REFRESH_ALS = AlsParams(factors=16, iterations=5)
+
+
+def copy_database(database: Path, copy: Path) -> Path:
+    """A copy of a built DuckDB file with its build markers (a copy is milliseconds, a build
+    tens of seconds)."""
+    shutil.copyfile(database, copy)
+    for suffix in MARKER_SUFFIXES.values():  # the markers say what the file holds
+        if Path(f"{database}{suffix}").exists():
+            shutil.copyfile(f"{database}{suffix}", f"{copy}{suffix}")
+    return copy
+
+
+def dbt_target_dir() -> Path:
+    """Where dbt writes its manifest: DBT_TARGET_PATH (the tests give each worker its own)."""
+    return Path(os.environ.get("DBT_TARGET_PATH") or PROJECT_DIR / "target")
 
 
 def read_table(database: Path, name: str, order_by: str) -> pd.DataFrame:

@@ -16,7 +16,7 @@ from sqlrec.data.generate import generate_lake
 from sqlrec.pipeline.build import build
 from sqlrec.service.snapshot import TABLE_COLUMNS
 
-from helpers import PROJECT_DIR
+from helpers import PROJECT_DIR, dbt_target_dir
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def built(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SQLREC_DUCKDB_PATH", str(database))
         build(folder / "lake", quiet=True)
-    manifest = json.loads((PROJECT_DIR / "target" / "manifest.json").read_text())
+    manifest = json.loads((dbt_target_dir() / "manifest.json").read_text())
     return database, manifest
 
 

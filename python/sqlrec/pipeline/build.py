@@ -24,14 +24,15 @@ MODEL_TABLE_READERS = "source:models+"
 def build(lake_dir: Path, *, full_refresh: bool = False, extra_vars: dict | None = None,
           select: str | None = None, quiet: bool = False, target: str | None = None,
           store: warehouse.Warehouse | None = None,
-          env_overrides: dict[str, str] | None = None) -> None:
+          env_overrides: dict[str, str] | None = None, data_tests: bool = True) -> None:
     """Run `dbt build` on a lake. The project's run hooks write the build markers the service
     reloads on (a finished one only when every node succeeded).
 
     Raises UserError naming the path when the lake holds no events, and naming the holder when
     another process keeps the warehouse locked. ``target`` is the dbt target (default: the
     active one); ``store`` the warehouse dbt writes (default: the target's); ``env_overrides``
-    go to the dbt process alone (see `run_dbt`).
+    go to the dbt process alone (see `run_dbt`). ``data_tests=False`` builds the tables
+    without running dbt's data and unit tests (a quick build whose checks run elsewhere).
     """
     lake_dir = Path(lake_dir)
     if not has_event_files(lake_dir):
@@ -45,6 +46,8 @@ def build(lake_dir: Path, *, full_refresh: bool = False, extra_vars: dict | None
         command.append("--full-refresh")
     if select:
         command += ["--select", select]
+    if not data_tests:
+        command += ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
     # one line naming the holder, rather than dbt's page of tracebacks, when the file is taken
     (store or warehouse.connect(target)).wait_until_free()
     run_dbt(command, dbt_vars={**project.lake_vars(lake_dir), **(extra_vars or {})},

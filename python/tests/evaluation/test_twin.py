@@ -9,20 +9,16 @@ import pandas as pd
 import pytest
 
 from sqlrec.evaluation import twin
-from sqlrec.pipeline.build import refresh
 from sqlrec.recommend import als, ease
-from sqlrec.recommend.params import AlsParams, EaseParams, PipelineParams
+from sqlrec.recommend.params import EaseParams
 
-ALS = AlsParams(factors=16, iterations=5)
+from helpers import SMALL_REFRESH_ALS as ALS
 
 
 @pytest.fixture(scope="module")
-def served(small_lake, tmp_path_factory) -> tuple:
-    database = tmp_path_factory.mktemp("twin") / "sqlrec.duckdb"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SQLREC_DUCKDB_PATH", str(database))
-        refresh(small_lake, PipelineParams(als=ALS), quiet=True)
-    with duckdb.connect(str(database), read_only=True) as connection:
+def served(small_lake_refreshed) -> tuple:
+    """The twin's inputs and the served tables of the small lake's refresh."""
+    with duckdb.connect(str(small_lake_refreshed), read_only=True) as connection:
         events = connection.sql("select user_id, item_id, event_type, event_at "
                                 "from int_valid_events").df()
         sold_out = set(connection.sql("select item_id from int_items_enriched "

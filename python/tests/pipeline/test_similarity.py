@@ -42,7 +42,9 @@ def test_item_similarity_matches_numpy(small_lake, tmp_path, monkeypatch, knobs,
         dbt_vars.update(rp3beta_alpha=knobs["alpha"], rp3beta_beta=knobs["beta"])
     if knobs["similarity"] == "asymmetric_cosine":
         dbt_vars.update(asymmetric_cosine_alpha=knobs["alpha"])
-    build_into(database, small_lake, monkeypatch, extra_vars=dbt_vars)
+    # the similarity's models only: dbt's data tests run in the full builds of other tests
+    build_into(database, small_lake, monkeypatch, extra_vars=dbt_vars, select="+item_similarity",
+               data_tests=False)
 
     actual = read_table(database, "item_similarity", "item_id, rank")
     expected = item_similarity(read_events(small_lake), **knobs)
@@ -65,7 +67,8 @@ def test_classic_formula_on_view_events(small_lake, tmp_path, monkeypatch):
     database = tmp_path / "sqlrec.duckdb"
     build_into(database, views_lake, monkeypatch,
                extra_vars={"half_life_days": 0, "max_items_per_user": 0, "min_common_users": 1,
-                           "similar_items_k": 20, "similarity": "cosine"})
+                           "similar_items_k": 20, "similarity": "cosine"},
+               select="+item_similarity", data_tests=False)
     actual = read_table(database, "item_similarity", "item_id, rank")
 
     # the classic formula, spelled out: with unit weights and no decay, c(u,i) is the view count

@@ -80,7 +80,7 @@ def test_late_files_and_late_days_give_the_marts_of_a_full_refresh(generated_lak
     held_back = tmp_path / "held" / days[2].name
     shutil.move(days[2], held_back)
     routine = tmp_path / "routine.duckdb"
-    build_into(routine, lake, monkeypatch)
+    build_into(routine, lake, monkeypatch, data_tests=False)
 
     shutil.move(held_back, days[2])  # (b) a middle day arrives late
     for day in (days[1], days[-1]):  # (a) a late file in an old day and in the newest day
@@ -88,10 +88,10 @@ def test_late_files_and_late_days_give_the_marts_of_a_full_refresh(generated_lak
         late = late.set_column(late.schema.get_field_index("event_id"), "event_id",
                                pa.array([f"late-{day.name}-{n}" for n in range(late.num_rows)]))
         pq.write_table(late, day / "late-arrival.parquet")
-    build_into(routine, lake, monkeypatch)
+    build_into(routine, lake, monkeypatch, data_tests=False)
 
     full = tmp_path / "full.duckdb"
-    build_into(full, lake, monkeypatch, full_refresh=True)
+    build_into(full, lake, monkeypatch, full_refresh=True, data_tests=False)
     assert_same_tables(routine, full)
     staged = read_table(routine, "stg_lake__events", "source_file")
     lake_rows = sum(pq.read_metadata(path).num_rows for path in lake.glob("events/*/*.parquet"))
@@ -103,19 +103,19 @@ def test_a_changed_file_is_read_again_and_reported(generated_lake, tmp_path, mon
     lake = tmp_path / "lake"
     shutil.copytree(generated_lake, lake)
     routine = tmp_path / "routine.duckdb"
-    build_into(routine, lake, monkeypatch)
+    build_into(routine, lake, monkeypatch, data_tests=False)
 
     changed = next((sorted((lake / "events").iterdir())[1]).glob("*.parquet"))
     pq.write_table(pq.read_table(changed).slice(0, 100), changed)  # rewritten, 100 rows left
     capfd.readouterr()
     monkeypatch.setenv("SQLREC_DUCKDB_PATH", str(routine))
-    build(lake)  # not quiet: the log says what changed
+    build(lake, data_tests=False)  # not quiet: the log says what changed
     printed = capfd.readouterr().out
     assert "1 staged file(s) changed since they were read and are read again" in printed
     assert str(changed) in printed
 
     full = tmp_path / "full.duckdb"
-    build_into(full, lake, monkeypatch, full_refresh=True)
+    build_into(full, lake, monkeypatch, full_refresh=True, data_tests=False)
     assert_same_tables(routine, full)
     with duckdb.connect(str(routine), read_only=True) as connection:
         rows_of_changed = connection.execute(
@@ -129,12 +129,12 @@ def test_a_removed_file_keeps_its_rows_and_is_reported(generated_lake, tmp_path,
     lake = tmp_path / "lake"
     shutil.copytree(generated_lake, lake)
     database = tmp_path / "routine.duckdb"
-    build_into(database, lake, monkeypatch)
+    build_into(database, lake, monkeypatch, data_tests=False)
     before = len(read_table(database, "stg_lake__events", "source_file"))
     removed = next(sorted((lake / "events").iterdir())[0].glob("*.parquet"))
     removed.unlink()
     capfd.readouterr()
-    build(lake)
+    build(lake, data_tests=False)
     printed = capfd.readouterr().out
     assert "1 staged file(s) are no longer in the lake; their rows stay staged" in printed
     assert len(read_table(database, "stg_lake__events", "source_file")) == before
@@ -266,10 +266,9 @@ def test_a_rejected_share_above_the_var_fails_and_the_var_can_raise_it(tmp_path,
     ({"max_rejected_share": 2}, "max_rejected_share is 2; it must be a number from 0 to 1"),
     ({"min_common_users": True}, "min_common_users is true; it must be an integer >= 1"),
 ])
-def test_a_bad_var_stops_the_run_before_any_table_is_replaced(small_lake, tmp_path, monkeypatch,
-                                                             bad_vars, expected):
-    database = tmp_path / "sqlrec.duckdb"
-    build_into(database, small_lake, monkeypatch)
+def test_a_bad_var_stops_the_run_before_any_table_is_replaced(small_lake, small_lake_database,
+                                                             monkeypatch, bad_vars, expected):
+    database = small_lake_database
     before = read_table(database, "item_similarity", "item_id, rank")
     with pytest.raises(UserError) as failure:
         build_into(database, small_lake, monkeypatch, extra_vars=bad_vars)
@@ -323,9 +322,8 @@ def test_sql_in_a_path_var_is_a_path_not_sql(small_lake, tmp_path):
     assert "No event files match events_path" in completed.stdout
 
 
-def test_related_items_analysis_quotes_its_item_id(small_lake, tmp_path, monkeypatch):
-    database = tmp_path / "sqlrec.duckdb"
-    build_into(database, small_lake, monkeypatch)
+def test_related_items_analysis_quotes_its_item_id(small_lake_database):
+    database = small_lake_database
     item = read_table(database, "item_similarity", "item_id")["item_id"].iloc[0]
     rows = {}
     for name, value in (("real", item), ("hostile", "nope' or '1'='1")):

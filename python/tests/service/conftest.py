@@ -6,35 +6,24 @@ is computed from its tables with SQL (`service_tables`), never with the service'
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from sqlrec.pipeline.build import refresh
-from sqlrec.recommend.params import AlsParams, PipelineParams
 from sqlrec.service.app import create_app
 from sqlrec.service.reloading import SnapshotStore, WarehouseSource
 from sqlrec.service.settings import ServiceSettings
 
-from helpers import PROJECT_DIR
+from helpers import copy_database
 from service_tables import sql
 
 
 @pytest.fixture(scope="session")
-def service_database(small_lake, tmp_path_factory) -> Path:
-    """The dbt project built once on the small lake, in a DuckDB file of its own."""
-    folder = tmp_path_factory.mktemp("service")
-    database = folder / "sqlrec.duckdb"
-    shutil.copyfile(PROJECT_DIR / "profiles" / "profiles.yml", folder / "profiles.yml")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DBT_PROFILES_DIR", str(folder))
-        patch.setenv("SQLREC_TARGET", "duckdb")
-        patch.setenv("SQLREC_DUCKDB_PATH", str(database))
-        # ALS too, so that the lists hold more than one source
-        refresh(small_lake, PipelineParams(als=AlsParams(factors=16, iterations=5)), quiet=True)
-    return database
+def service_database(small_lake_refreshed) -> Path:
+    """The dbt project refreshed once on the small lake (ALS too, so that the lists hold more
+    than one source), in a DuckDB file of its own."""
+    return small_lake_refreshed
 
 
 @pytest.fixture(scope="session")
@@ -58,10 +47,7 @@ def client(loaded_store):
 @pytest.fixture
 def database_copy(service_database, tmp_path, monkeypatch) -> Path:
     """A copy of the service database that the test may change; the active target points at it."""
-    database = tmp_path / "copy.duckdb"
-    shutil.copyfile(service_database, database)
-    for suffix in (".building", ".built"):  # the build markers say what the file holds
-        shutil.copyfile(f"{service_database}{suffix}", f"{database}{suffix}")
+    database = copy_database(service_database, tmp_path / "copy.duckdb")
     monkeypatch.setenv("SQLREC_DUCKDB_PATH", str(database))
     return database
 

@@ -8,7 +8,6 @@ reported loudly; a missing Java 24+ or Maven is a failure, not a skip.
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -17,9 +16,7 @@ import pytest
 
 from sqlrec import cli
 from sqlrec.trino_local.lake_tables import register_parquet_table, sync_partitions_sql
-from sqlrec.trino_local.server import TrinoServer, _alive
-
-from helpers import SKIP_TRINO, free_port, skip_trino_loudly
+from sqlrec.trino_local.server import TrinoServer
 
 # ------------------------------------------------------------------------- the real server
 
@@ -43,23 +40,14 @@ def _write_partition(table_dir: Path, day: str, rows: int, int_ids: bool = False
     pq.write_table(table, folder / "part-0.parquet")
 
 
+# the session's one Trino (conftest), on the worker that runs every Trino test; its fixture
+# checks at the end of the session that the server stopped
+pytestmark = [pytest.mark.trino, pytest.mark.xdist_group("trino")]
+
+
 @pytest.fixture(scope="session")
-def trino(request, tmp_path_factory):
-    if SKIP_TRINO:
-        skip_trino_loudly(request, "the Trino end-to-end tests")
-    run_dir = tmp_path_factory.mktemp("trino-run")
-    lake = tmp_path_factory.mktemp("lake")
-    # generous timeout: on a busy 2-core box start-up has taken over 3 minutes (usually ~20 s)
-    server = TrinoServer(lake_dir=lake, port=free_port(), run_dir=run_dir, heap="3G",
-                         startup_timeout=600)
-    with server:
-        assert server.is_running()
-        assert server.info()["starting"] is False
-        print(f"Trino started in {server.startup_seconds:.1f} s", file=sys.__stderr__)
-        yield server
-        pid = server.pid()
-    assert not server.is_running()
-    assert pid is not None and not _alive(pid)
+def trino(trino_server):
+    return trino_server
 
 
 def _rows(server: TrinoServer, sql: str) -> list[list]:

@@ -1,11 +1,11 @@
 """The dbt project on Trino gives the tables it gives on DuckDB; the Python steps (ALS training,
 the service) read and write Trino.
 
-One local Trino (see trino_local/test_server.py; downloaded once into ~/.cache/sqlrec/trino/476) is
-started for this module. A small generated lake is built on DuckDB and, unchanged, with
-`dbt build --target trino`: the lake becomes external Hive tables in the `lake` catalog (the
-project's on-run-start hook), dbt's tables go to the `iceberg` catalog, and every model, data
-test and unit test runs there. The marts must match: the same rows, scores within 1e-9
+The session's one local Trino (conftest's trino_server; downloaded once into
+~/.cache/sqlrec/trino/476) serves this module. A small generated lake is built on DuckDB and,
+unchanged, with `dbt build --target trino`: the lake becomes external Hive tables in the `lake`
+catalog (the project's on-run-start hook), dbt's tables go to the `iceberg` catalog, and every
+model, data test and unit test runs there. The marts must match: the same rows, scores within 1e-9
 (relative), the same ranks except among tied scores (the engines sum floats in different orders).
 
 Set SQLREC_SKIP_TRINO=1 to skip this, which is reported loudly; a missing Java 24+ or Maven is a
@@ -42,22 +42,19 @@ from sqlrec.warehouse.duckdb import DuckDBWarehouse
 from sqlrec.warehouse.markers import FINISHED, STARTED
 from sqlrec.warehouse.trino import TrinoWarehouse
 
-from helpers import PROJECT_DIR, SKIP_TRINO, build_into, free_port, read_table, skip_trino_loudly
+from helpers import PROJECT_DIR, build_into, read_table
 
 RELATIVE_TOLERANCE = 1e-9
 
 
 
+# the session's one Trino (conftest), on the worker that runs every Trino test
+pytestmark = [pytest.mark.trino, pytest.mark.xdist_group("trino")]
+
+
 @pytest.fixture(scope="module")
-def trino(request, tmp_path_factory):
-    if SKIP_TRINO:
-        skip_trino_loudly(request, "the dbt-on-Trino tests")
-    run_dir = tmp_path_factory.mktemp("trino-dbt-run")
-    # generous timeout: on a busy 2-core box start-up has taken over 3 minutes (usually ~30 s)
-    server = TrinoServer(port=free_port(), run_dir=run_dir, heap="3G", startup_timeout=600)
-    with server:
-        print(f"Trino started in {server.startup_seconds:.1f} s", file=sys.__stderr__)
-        yield server
+def trino(trino_server):
+    return trino_server
 
 
 @pytest.fixture(scope="module")
