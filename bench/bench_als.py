@@ -11,7 +11,7 @@ memory (max RSS) are its own:
   parameters and threads, then only ``fit`` and one ``recommend`` call for every user with
   ``filter_already_liked_items``. Its clock starts after the matrix is loaded.
 
-Prepare a warehouse first (the README's figures: 10M events)::
+Prepare a warehouse first (the figures of docs/benchmarks.md: 10M events)::
 
     sqlrec generate --users 500000 --items 100000 --events 10000000 --out data/bench-lake-10m
     SQLREC_DUCKDB_PATH=data/bench-10m.duckdb sqlrec build --lake data/bench-lake-10m

@@ -1,16 +1,16 @@
-"""The README's commands work as written.
+"""The documentation's dbt commands work as written.
 
-The block of dbt commands in "Running dbt yourself" runs line by line, in the order written, on
-a fresh database, from a folder laid out like the project's root after `make demo` (the lake in
-data/lake, the profile in profiles/, the virtual environment in .venv); dbt finds the project
-through DBT_PROJECT_DIR, so no file of the checkout is touched but dbt's target/.
+The block of dbt commands in docs/dbt.md, "Running dbt yourself", runs line by line, in the
+order written, on a fresh database, from a folder laid out like the project's root after
+`make demo` (the lake in data/lake, the profile in profiles/, the virtual environment in .venv);
+dbt finds the project through DBT_PROJECT_DIR, so no file of the checkout is touched but dbt's
+target/. `doc_pages.shell_block` finds the block of any section of any page the same way.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import shutil
 import subprocess
 
@@ -18,20 +18,13 @@ import duckdb
 
 from sqlrec.data.generate import generate_lake
 
+from doc_pages import shell_block
 from helpers import PROJECT_DIR
 
 
-def shell_block(section: str) -> str:
-    """The first ```sh block of a README section."""
-    text = (PROJECT_DIR / "README.md").read_text()
-    start = text.index(f"\n## {section}\n")
-    block = re.search(r"```sh\n(.*?)```", text[start:], re.DOTALL)
-    assert block, f"no sh block in README section {section!r}"
-    return block.group(1)
-
-
-def test_the_readme_dbt_commands_run_in_order_on_a_fresh_database(tmp_path):
-    commands = [line for line in shell_block("Running dbt yourself").splitlines() if line]
+def test_the_documented_dbt_commands_run_in_order_on_a_fresh_database(tmp_path):
+    commands = [line for line in shell_block("docs/dbt.md", "Running dbt yourself").splitlines()
+                if line]
     assert commands[0] == "source .venv/bin/activate"
     assert sum(line.startswith("dbt ") for line in commands) >= 6
     # events up to today, so that `dbt source freshness` finds them fresh
@@ -50,7 +43,7 @@ def test_the_readme_dbt_commands_run_in_order_on_a_fresh_database(tmp_path):
             continue
         done = subprocess.run(["bash", "-c", "\n".join(["set -e", *setup, command])],
                               cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, f"README: `{command}` failed:\n{done.stdout[-3000:]}"
+        assert done.returncode == 0, f"docs/dbt.md: `{command}` failed:\n{done.stdout[-3000:]}"
 
     with duckdb.connect(str(tmp_path / "data" / "sqlrec.duckdb"), read_only=True) as built:
         assert built.sql("select count(*) from user_recommendations").fetchall()[0][0] > 0

@@ -154,7 +154,7 @@ def run_local(lake: Path, *, params: dict[str, Any] | None = None,
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root))
     with warnings.catch_warnings():
         # the images' names lack "python", and the cluster's settings do not apply here: both
-        # are expected (the README lists what has no effect locally)
+        # are expected (docs/kubeflow.md lists what has no effect locally)
         warnings.filterwarnings("ignore", message=".*non-Python base image.*")
         warnings.filterwarnings("ignore", message=".*have no effect in the current local.*")
         try:

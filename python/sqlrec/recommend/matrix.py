@@ -4,7 +4,7 @@
 - `score_matrix`: from raw events, the Python twin of that model (same seed weights, decay and
   log damping), so that `sqlrec tune` can score thousands of variants without running dbt.
 
-The maths of w(u,i) is in docs/design.md (scores) and the README.
+The maths of w(u,i) is in docs/design.md (scores) and docs/dbt.md (the models, in short).
 """
 
 from __future__ import annotations

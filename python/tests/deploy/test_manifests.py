@@ -63,8 +63,8 @@ CADVISOR_METRICS = {
     "container_cpu_cfs_periods_total",
 }
 CADVISOR_LABELS = {"namespace", "pod", "container", "cpu", "id", "image", "name"}
-# Attached by Prometheus' Kubernetes discovery to every series it scrapes from a pod (the
-# README asks for them), so never in the service's own /metrics.
+# Attached by Prometheus' Kubernetes discovery to every series it scrapes from a pod
+# (docs/deployment.md asks for them), so never in the service's own /metrics.
 TARGET_LABELS = {"namespace", "pod"}
 
 

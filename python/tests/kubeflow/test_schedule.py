@@ -87,6 +87,6 @@ def test_a_parameter_without_a_value_is_refused(tmp_path, monkeypatch, capsys):
 def test_the_documented_kfp_cli_line_uses_the_same_schedule(cron):
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
-    assert f'--cron-expression "{cron}"' in readme
-    assert "--max-concurrency 1" in readme
+    page = (Path(__file__).resolve().parents[3] / "docs" / "kubeflow.md").read_text()
+    assert f'--cron-expression "{cron}"' in page
+    assert "--max-concurrency 1" in page
