@@ -11,7 +11,8 @@
   (`make demo`'s by `sqlrec demo`, `make test`'s ``-m`` markers are registered);
 - the README stays a five-minute read, and nothing cites a file outside the repository.
 
-The dbt commands of docs/dbt.md are run for real in test_readme.py.
+The dbt commands of docs/dbt.md are run for real in test_readme.py; the README's dbt example is
+lines of that block.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import pytest
 
 from sqlrec.cli import build_parser
 
-from doc_pages import anchors, fenced_blocks, inline_code, page_name, pages, prose
+from doc_pages import anchors, fenced_blocks, inline_code, page_name, pages, prose, shell_block
 from helpers import PROJECT_DIR
 
 PAGES = pages()
@@ -290,6 +291,15 @@ def test_every_make_target_shown_exists_and_takes_its_args():
 def registered_markers() -> set[str]:
     config = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())
     return {marker.split(":")[0] for marker in config["tool"]["pytest"]["ini_options"]["markers"]}
+
+
+# ---------------------------------------------------------------- the README's dbt example
+
+def test_the_readme_dbt_example_is_lines_of_the_block_test_readme_runs():
+    example = shell_block("README.md", "One example of each surface").splitlines()
+    tested = shell_block("docs/dbt.md", "Running dbt yourself").splitlines()
+    assert any(line.startswith("dbt ") for line in example)
+    assert [line for line in example if line not in tested] == []
 
 
 # ---------------------------------------------------------------- size and citations
