@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import re
 import shlex
 import tomllib
@@ -316,17 +317,17 @@ NOT_SOURCES = {".git", ".venv", "data", "target", "logs", "reports", "local_outp
                "dbt_packages", "__pycache__", ".pytest_cache", ".ruff_cache"}
 TEXT_SUFFIXES = {".md", ".py", ".sql", ".yml", ".yaml", ".toml", ".txt", ".json", ".csv",
                  ".cfg", ".sh", ".ini", ".Dockerfile"}
+TEXT_NAMES = {"Makefile", "Dockerfile", "run", ".dockerignore", ".gitignore"}
 
 
 def repository_text_files() -> list[Path]:
+    """The repository's text files, not walking into the virtual environment or build outputs."""
     files = []
-    for path in PROJECT_DIR.rglob("*"):
-        relative = path.relative_to(PROJECT_DIR)
-        if (set(relative.parts) & NOT_SOURCES or relative.parts[0].endswith(".egg-info")
-                or not path.is_file()):
-            continue
-        if path.suffix in TEXT_SUFFIXES or path.name in {"Makefile", "Dockerfile", "run"}:
-            files.append(path)
+    for folder, subfolders, names in os.walk(PROJECT_DIR):
+        subfolders[:] = [name for name in subfolders
+                         if name not in NOT_SOURCES and not name.endswith(".egg-info")]
+        files += [Path(folder, name) for name in names
+                  if Path(name).suffix in TEXT_SUFFIXES or name in TEXT_NAMES]
     return files
 
 
