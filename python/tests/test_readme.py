@@ -15,11 +15,15 @@ import shutil
 import subprocess
 
 import duckdb
+import pytest
 
 from sqlrec.data.generate import generate_lake
 
 from doc_pages import shell_block
 from helpers import PROJECT_DIR
+
+# every dbt command of the page, in order
+pytestmark = pytest.mark.slow
 
 
 def test_the_documented_dbt_commands_run_in_order_on_a_fresh_database(tmp_path):

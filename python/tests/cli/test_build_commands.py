@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from sqlrec import cli
 from sqlrec.project import project_dir
 from sqlrec.recommend.params import AlsParams, PipelineParams, save_params
@@ -28,6 +30,7 @@ def test_cli_rejects_vars_that_are_not_a_mapping(small_lake, capsys):
     assert "--vars must be a mapping" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_refresh_builds_trains_and_builds_the_blend_with_the_saved_vars(tmp_path, monkeypatch,
                                                                       capsys):
     params_file = tmp_path / "params.json"
@@ -65,6 +68,7 @@ def test_refresh_builds_trains_and_builds_the_blend_with_the_saved_vars(tmp_path
     assert printed[1].startswith(f"sqlrec refresh: built, trained and blended {tmp_path} in ")
 
 
+@pytest.mark.slow
 def test_demo_builds_a_given_lake_and_prints_both_surfaces(small_lake, capfd):
     assert cli.main(["demo", "--lake", str(small_lake)]) == 0
     printed = capfd.readouterr().out
@@ -109,6 +113,7 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 def test_killing_sqlrec_build_stops_its_dbt_child_too(small_lake, tmp_path):
     """SIGTERM to `sqlrec build` reaches dbt: no orphan keeps building (and holding the
     DuckDB file), and the run is not marked finished."""

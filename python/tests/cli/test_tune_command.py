@@ -19,6 +19,9 @@ from sqlrec.recommend.params import load_params  # noqa: E402
 
 from helpers import PROJECT_DIR  # noqa: E402
 
+# a tuning on MovieLens
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.skipif(movielens.ratings_path() is None,
                     reason=f"MovieLens-100k comes with the recbole wheel: "

@@ -39,6 +39,7 @@ def test_movielens_default_als_beats_popularity_and_reaches_the_target():
     assert popular["ndcg@10"] == pytest.approx(0.074, abs=0.01)  # the reference run
 
 
+@pytest.mark.slow
 @needs_movielens
 def test_tune_runs_a_few_trials_starts_from_the_defaults_and_never_loses_to_a_part():
     result = tune(movielens.load_events(), trials=2, seed=1)

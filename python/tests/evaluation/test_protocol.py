@@ -26,6 +26,9 @@ from sqlrec.recommend.matrix import score_matrix  # noqa: E402
 from sqlrec.recommend.params import AlsParams, PipelineParams  # noqa: E402
 from sqlrec.warehouse.duckdb import DuckDBWarehouse  # noqa: E402
 
+# whole evaluations: build, train, blend, score
+pytestmark = pytest.mark.slow
+
 
 def lake_events(lake) -> pd.DataFrame:
     table = ds.dataset(lake / "events", format="parquet", partitioning="hive").to_table()

@@ -20,7 +20,7 @@ from sqlrec.evaluation import tune
 from sqlrec.evaluation.datasets import load_catalogue, load_events
 from sqlrec.recommend import ease
 
-from helpers import build_into
+from helpers import copy_database
 
 # Katib's default StdOut filter (pkg/metricscollector/v1beta1/common: DefaultFilter)
 KATIB_FILTER = r"([\w|-]+)\s*=\s*([+-]?\d*(\.\d+)?([Ee][+-]?\d+)?)"
@@ -148,14 +148,14 @@ def test_the_search_space_is_the_one_sqlrec_tune_searches(experiment):
 
 
 @pytest.fixture(scope="module")
-def warehouse(small_lake, tmp_path_factory):
-    """The small lake built by dbt: the active warehouse the trials read."""
-    folder = tmp_path_factory.mktemp("trial-warehouse")
-    database = folder / "sqlrec.duckdb"
+def warehouse(small_lake_build, tmp_path_factory):
+    """The small lake built by dbt (a copy of the session's build): the active warehouse the
+    trials read."""
+    database = copy_database(small_lake_build,
+                             tmp_path_factory.mktemp("trial-warehouse") / "sqlrec.duckdb")
     monkeypatch = pytest.MonkeyPatch()
     monkeypatch.setenv("SQLREC_DUCKDB_PATH", str(database))
     try:
-        build_into(database, small_lake, monkeypatch)
         events, _ = load_events()
         catalogue = load_catalogue()
     finally:
@@ -200,6 +200,7 @@ def expected_metrics(events, catalogue, values: dict[str, str]) -> dict[str, flo
     return scorer.score(tune.pipeline_params(chosen, data.nnz, default_lambda, 42))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("position", ["low", "high", "middle"])
 def test_the_template_command_prints_metrics_katib_reads(experiment, warehouse, position,
                                                          monkeypatch):

@@ -18,6 +18,9 @@ from sqlrec.warehouse.duckdb import DuckDBWarehouse
 
 from helpers import PROJECT_DIR
 
+# two whole pipeline runs
+pytestmark = pytest.mark.slow
+
 SERVED_TABLES = ("item_similarity", "user_recommendations", "popular_items",
                  "user_recent_items", "int_items_enriched")
 

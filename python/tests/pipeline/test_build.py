@@ -44,6 +44,7 @@ def lake_with_bad_rows(tmp_path_factory):
     return lake
 
 
+@pytest.mark.slow
 def test_incremental_runs_equal_a_full_refresh_and_repeat_runs_change_nothing(
     lake_with_bad_rows, tmp_path, monkeypatch
 ):
@@ -110,6 +111,7 @@ def test_bad_rows_are_kept_in_events_rejected_with_their_reason(
     assert valid == 20_000
 
 
+@pytest.mark.slow
 def test_string_times_integer_ids_no_event_id_and_no_catalogue(tmp_path, monkeypatch):
     """The optional parts of the input contract: a lake a user might hand over."""
     partition = tmp_path / "lake" / "events" / "event_date=2026-10-01"
@@ -161,6 +163,7 @@ def test_string_times_integer_ids_no_event_id_and_no_catalogue(tmp_path, monkeyp
         [total["12"] / top, total["12"] / top, 1.0, total["11"] / top], rel=1e-12)
 
 
+@pytest.mark.slow
 def test_ids_and_event_types_are_trimmed_and_blank_ids_rejected(tmp_path, monkeypatch):
     """Whitespace around an id or event type is cleaning, not identity: ' u1 ' and '\tu3' are
     users u1 and u3. An id of spaces only is a missing id."""

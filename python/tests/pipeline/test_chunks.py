@@ -16,6 +16,9 @@ from sqlrec.pipeline.dbt import run_dbt
 from helpers import read_table
 from reference import assert_same_similarity, read_events, user_item_scores
 
+# three builds of the small lake
+pytestmark = pytest.mark.slow
+
 CAP = 15
 # the cosine: binary rp3beta has many exactly tied scores, whose order a sum's last bits decide
 KNOBS = {"max_items_per_user": CAP, "similarity": "cosine"}

@@ -8,6 +8,9 @@ import pytest
 from helpers import build_into, read_table
 from reference import assert_same_similarity, item_similarity, read_events
 
+# a build per setting
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize(
     ("knobs", "pair_chunks"),

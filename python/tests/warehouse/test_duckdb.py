@@ -11,12 +11,9 @@ import pyarrow as pa
 import pytest
 
 from sqlrec import warehouse
-from sqlrec.data.generate import generate_lake
 from sqlrec.errors import UserError
 from sqlrec.warehouse.duckdb import DatabaseLocked, DuckDBWarehouse
 from sqlrec.warehouse.markers import FINISHED, STARTED
-
-from helpers import build_into
 
 
 def test_build_markers_round_trip(tmp_path, monkeypatch):
@@ -35,13 +32,10 @@ def test_build_markers_round_trip(tmp_path, monkeypatch):
         store.read_build_marker(FINISHED)
 
 
-def test_the_dbt_hooks_write_markers_the_adapter_reads(tmp_path, monkeypatch):
-    """A plain `dbt build` marks its start and, having succeeded, its end under one name."""
-    lake = tmp_path / "lake"
-    generate_lake(lake, users=200, items=80, events=3_000, days=3, seed=1, overwrite=True)
-    database = tmp_path / "sqlrec.duckdb"
-    build_into(database, lake, monkeypatch)
-    store = DuckDBWarehouse(database)
+def test_the_dbt_hooks_write_markers_the_adapter_reads(small_lake_build):
+    """A plain `dbt build` (the session's of the small lake) marks its start and, having
+    succeeded, its end under one name."""
+    store = DuckDBWarehouse(small_lake_build)
     started, finished = store.read_build_marker(STARTED), store.read_build_marker(FINISHED)
     assert started.version == finished.version and started.step == "build"
     assert started.at <= finished.at
