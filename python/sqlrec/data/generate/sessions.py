@@ -53,12 +53,65 @@ class Events:
     day_start: Any  # the first microsecond of each day of the history
 
 
+@dataclass
+class Views:
+    """Sessions of views and the extras each view brings, cut to exactly the events asked for."""
+
+    length: Any  # views per session
+    like: Any  # per view: liked
+    cart: Any  # per view: carted
+    per_view_events: Any  # per view: 1 + its extras (a purchase counts with its cart)
+    block_end: Any  # per view: events up to and including its block
+    session_start: Any  # per session: its first view
+    view_session: Any  # per view: its session
+
+    @property
+    def n_views(self) -> int:
+        return len(self.like)
+
+    @property
+    def n_sessions(self) -> int:
+        return len(self.length)
+
+
+@dataclass
+class Audience:
+    """Who starts each session, and where: the session's user, day and first item's range."""
+
+    session_user: Any
+    session_day: Any
+    first_lo: Any  # the first item is drawn by popularity from items [first_lo, first_hi)
+    first_hi: Any
+
+
 def make_events(rng: Any, cat: Catalogue, *, users: int, events: int, days: int,
                 first: dt.date) -> Events:
-    """Valid events sorted by time: arrays user, item (internal), kind, time (us)."""
+    """Valid events sorted by time: arrays user, item (internal), kind, time (us). The steps
+    draw from ``rng`` in a fixed order, so that the same arguments give the same lake."""
     import numpy as np
 
-    # 1. Session lengths and per-view extras, until there are enough events.
+    dates = [first + dt.timedelta(days=d) for d in range(days)]
+    views = _sessions_of_views(rng, events)
+    audience = _audience(rng, cat, views.n_sessions, users=users, dates=dates)
+    item = np.empty(views.n_views, dtype=np.int64)
+    item[views.session_start] = draw_in_ranges(rng, cat.cum, audience.first_lo,
+                                               audience.first_hi)
+    _next_views(rng, cat, views, item)
+    day_start = (np.array([(d - EPOCH).days for d in dates], dtype=np.int64)) * DAY_US
+    event_view, kind, event_time = _event_times(rng, views, audience, events, day_start)
+
+    order = np.argsort(event_time, kind="stable")
+    user = audience.session_user.astype(np.int32)[views.view_session[event_view]][order]
+    item_of_event = item.astype(np.int32)[event_view][order]
+    return Events(user=user, item=item_of_event, kind=kind[order], time=event_time[order],
+                  day_start=day_start)
+
+
+def _sessions_of_views(rng: Any, events: int) -> Views:
+    """Session lengths and per-view extras, drawn in rounds until there are enough events, then
+    cut so that they make exactly ``events``."""
+    import numpy as np
+
     per_view = 1.0 + P_LIKE + P_CART * (1.0 + P_PURCHASE)
     lengths, likes, carts, buys = [], [], [], []
     total = 0
@@ -79,18 +132,25 @@ def make_events(rng: Any, cat: Catalogue, *, users: int, events: int, days: int,
     length = np.concatenate(lengths)
     like, cart, buy = np.concatenate(likes), np.concatenate(carts), np.concatenate(buys)
     per_view_events = 1 + like.astype(np.int64) + cart + buy
-    view_end = np.cumsum(per_view_events)  # events up to and including each view
+    block_end = np.cumsum(per_view_events)  # events up to and including each view
     # keep the views (and sessions) needed to reach exactly `events` events
-    n_views = int(np.searchsorted(view_end, events, side="left")) + 1
+    n_views = int(np.searchsorted(block_end, events, side="left")) + 1
     session_end = np.cumsum(length)
     n_sessions = int(np.searchsorted(session_end, n_views, side="left")) + 1
     length = length[:n_sessions].copy()
     length[-1] -= int(session_end[n_sessions - 1]) - n_views
-    like, cart, per_view_events = like[:n_views], cart[:n_views], per_view_events[:n_views]
-    session_start = np.concatenate([[0], np.cumsum(length)[:-1]])
-    view_session = np.repeat(np.arange(n_sessions, dtype=np.int32), length)
+    return Views(length=length, like=like[:n_views], cart=cart[:n_views],
+                 per_view_events=per_view_events[:n_views], block_end=block_end[:n_views],
+                 session_start=np.concatenate([[0], np.cumsum(length)[:-1]]),
+                 view_session=np.repeat(np.arange(n_sessions, dtype=np.int32), length))
 
-    # 2. Users: activity, preferred category and brand.
+
+def _audience(rng: Any, cat: Catalogue, n_sessions: int, *, users: int,
+              dates: list[dt.date]) -> Audience:
+    """Users with an activity, a preferred category and brand; each session's user, day, and
+    the range its first item comes from (the user's category, often the preferred brand)."""
+    import numpy as np
+
     activity = rng.lognormal(0.0, USER_ACTIVITY_SIGMA, users)
     user_cum = np.cumsum(activity)
     session_user = np.minimum(np.searchsorted(user_cum, rng.random(n_sessions) * user_cum[-1],
@@ -110,8 +170,7 @@ def make_events(rng: Any, cat: Catalogue, *, users: int, events: int, days: int,
     favourite = draw_in_ranges(rng, cat.cum, crange[0][preferred], crange[1][preferred])
     brand_lo, brand_hi = cat.bounds["brand"]
 
-    # 3. Sessions: day, start, category, first item.
-    dates = [first + dt.timedelta(days=d) for d in range(days)]
+    days = len(dates)
     day_weight = np.array([WEEKDAY_WEIGHTS[d.weekday()] for d in dates])
     day_weight *= 1.0 + DAILY_GROWTH * np.arange(days) / max(days - 1, 1)
     day_weight *= rng.lognormal(0.0, DAY_NOISE_SIGMA, days)
@@ -122,14 +181,19 @@ def make_events(rng: Any, cat: Catalogue, *, users: int, events: int, days: int,
     session_category = np.where(own, preferred[session_user], draw_category(n_sessions))
     in_brand = own & (rng.random(n_sessions) < PREFERRED_BRAND)
     fav = favourite[session_user]
-    lo = np.where(in_brand, brand_lo[fav], crange[0][session_category])
-    hi = np.where(in_brand, brand_hi[fav], crange[1][session_category])
-    item = np.empty(n_views, dtype=np.int64)
-    item[session_start] = draw_in_ranges(rng, cat.cum, lo, hi)
+    return Audience(session_user=session_user, session_day=session_day,
+                    first_lo=np.where(in_brand, brand_lo[fav], crange[0][session_category]),
+                    first_hi=np.where(in_brand, brand_hi[fav], crange[1][session_category]))
 
-    # 4. The next views, position by position (vectorised over all sessions at that position).
+
+def _next_views(rng: Any, cat: Catalogue, views: Views, item: Any) -> None:
+    """Fill ``item`` after each session's first view: position by position, vectorised over all
+    sessions at that position, each view related to the one before (NEXT_VIEW_SHARES)."""
+    import numpy as np
+
+    length, session_start = views.length, views.session_start
     relation_cum = np.cumsum(list(NEXT_VIEW_SHARES.values()))
-    relation = np.searchsorted(relation_cum / relation_cum[-1], rng.random(n_views),
+    relation = np.searchsorted(relation_cum / relation_cum[-1], rng.random(views.n_views),
                                side="right").astype(np.int8)
     by_length = np.argsort(-length, kind="stable")
     sorted_lengths = length[by_length]
@@ -156,23 +220,31 @@ def make_events(rng: Any, cat: Catalogue, *, users: int, events: int, days: int,
             new[pick] = draw_in_ranges(rng, cat.cum, g_lo, g_hi)
         item[idx] = new
 
-    # 5. Times within a session: views seconds to minutes apart, extras just after their view.
+
+def _event_times(rng: Any, views: Views, audience: Audience, events: int,
+                 day_start: Any) -> tuple[Any, Any, Any]:
+    """(view, kind, time in us) of each event: views seconds to minutes apart within a session,
+    extras just after their view, sessions at an hour of the day drawn by HOUR_WEIGHTS and
+    kept inside their day."""
+    import numpy as np
+
+    length, session_start = views.length, views.session_start
+    n_views, n_sessions = views.n_views, views.n_sessions
     gap = np.clip(VIEW_GAP_MEDIAN_US * np.exp(VIEW_GAP_SIGMA * rng.standard_normal(n_views)),
                   *VIEW_GAP_RANGE_US).astype(np.int64)
     gap[session_start] = 0
     gap_cum = np.cumsum(gap)
     view_offset = gap_cum - np.repeat(gap_cum[session_start], length)
-    del gap, gap_cum, relation
+    del gap, gap_cum
 
     # one block of events per view: the view, then its like, cart and purchase if any
-    event_view = np.repeat(np.arange(n_views, dtype=np.int32), per_view_events)[:events]
-    block_start = view_end[:n_views] - per_view_events
-    del view_end, per_view_events
+    event_view = np.repeat(np.arange(n_views, dtype=np.int32), views.per_view_events)[:events]
+    block_start = views.block_end - views.per_view_events
     event_block = block_start[event_view]
     k = np.arange(events, dtype=np.int64)
     k -= event_block
     # position k in a view's block is EventKind k, one further on when the view has no like
-    kind = (k + ((k >= 1) & ~like[event_view])).astype(np.int8)
+    kind = (k + ((k >= 1) & ~views.like[event_view])).astype(np.int8)
     del k
     delta = np.zeros(events, dtype=np.int64)
     for extra, (low, high) in ((EventKind.LIKE, LIKE_DELAY_RANGE_US),
@@ -191,9 +263,8 @@ def make_events(rng: Any, cat: Catalogue, *, users: int, events: int, days: int,
     offset -= delta_cum[event_block]
     del delta_cum, event_block
     np.minimum(offset, DAY_US - 1, out=offset)
-    event_session = view_session[event_view]
-    session_first_event = block_start[session_start]
-    span = np.maximum.reduceat(offset, session_first_event)
+    event_session = views.view_session[event_view]
+    span = np.maximum.reduceat(offset, block_start[session_start])
 
     hour_cum = np.cumsum(HOUR_WEIGHTS) / np.sum(HOUR_WEIGHTS)
     hour = np.searchsorted(hour_cum, rng.random(n_sessions), side="right")
@@ -202,15 +273,6 @@ def make_events(rng: Any, cat: Catalogue, *, users: int, events: int, days: int,
     limit = DAY_US - 1 - span
     start = np.where(start > limit, 2 * limit - start, start)
     start = np.where(start < 0, (limit * rng.random(n_sessions)).astype(np.int64), start)
-    day_start = (np.array([(d - EPOCH).days for d in dates], dtype=np.int64)) * DAY_US
-    event_time = (day_start[session_day] + start)[event_session]
+    event_time = (day_start[audience.session_day] + start)[event_session]
     event_time += offset
-    del offset
-
-    order = np.argsort(event_time, kind="stable")
-    event_time = event_time[order]
-    user = session_user.astype(np.int32)[event_session][order]
-    del event_session
-    item_of_event = item.astype(np.int32)[event_view][order]
-    return Events(user=user, item=item_of_event, kind=kind[order], time=event_time,
-                  day_start=day_start)
+    return event_view, kind, event_time
