@@ -13,10 +13,14 @@ project's evaluation chose on more than one dataset (docs/design.md, section 9).
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
 from sqlrec import project
 from sqlrec.errors import UserError
@@ -25,17 +29,78 @@ from sqlrec.errors import UserError
 # 5-10x too weak on the marketplace lakes, 2e-4 per score was within 2.5% of the best on both.
 REGULARIZATION_PER_SCORE = 2e-4
 
+# strict: a file's "5" or true is not the integer 5 (as validate_vars refuses true for a number);
+# NaN and infinities are no parameters either
+_STRICT = ConfigDict(strict=True, allow_inf_nan=False)
+
+
+class InvalidParameter(UserError):
+    """A parameter's value outside what it allows. The message names it by its field; `named`
+    says the same under another label (the file's key, the command-line option)."""
+
+    def __init__(self, name: str, value: Any, allowed: str):
+        self.name, self.value, self.allowed = name, value, allowed
+        super().__init__(self.named(name))
+
+    def named(self, label: str) -> str:
+        return f"{label} is {_shown(self.value)}; it must be {self.allowed}"
+
+
+def _shown(value: Any) -> str:
+    """A value as JSON spells it (as validate_vars shows a var), else as Python does."""
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _rule(default: Any, allowed: str, kind: Any) -> Any:
+    """A checked field: its default, what it allows in words, and in pydantic's terms."""
+    return field(default=default,
+                 metadata={"allowed": allowed, "adapter": TypeAdapter(kind, config=_STRICT)})
+
+
+def _check_fields(params: Any) -> None:
+    """Each field against its rule; a number given as an integer is stored as a float."""
+    for each in dataclasses.fields(params):
+        value = getattr(params, each.name)
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            value = int(value)  # numpy's integers (a search's values) are integers too
+        try:
+            checked = each.metadata["adapter"].validate_python(value)
+        except ValidationError:
+            raise InvalidParameter(each.name, value, each.metadata["allowed"]) from None
+        object.__setattr__(params, each.name, checked)
+
+
+def _hint(name: str, known: list[str]) -> str:
+    """What follows "unknown key <name>": the closest known name (a typo), else all of them."""
+    close = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean {close[0]}?)" if close else f"; known: {', '.join(sorted(known))}"
+
+
+PositiveInt = Annotated[int, Field(ge=1)]
+PositiveNumber = Annotated[float, Field(gt=0)]
+
 
 @dataclass(frozen=True)
 class AlsParams:
     """implicit's ALS on the confidence 1 + alpha * w(u,i). regularization None: 2e-4 per score
-    (REGULARIZATION_PER_SCORE times the matrix's stored entries)."""
+    (REGULARIZATION_PER_SCORE times the matrix's stored entries). Every field is checked when
+    the parameters are made (the file, the options, a replace): iterations -1 would publish an
+    untrained model, factors 0 lists of score 0, alpha < 0 negative confidences."""
 
-    factors: int = 128
-    regularization: float | None = None
-    alpha: float = 1.0
-    iterations: int = 15
-    random_state: int = 42
+    factors: int = _rule(128, "an integer >= 1", PositiveInt)
+    regularization: float | None = _rule(None, "null (2e-4 per score) or a number > 0",
+                                         PositiveNumber | None)
+    alpha: float = _rule(1.0, "a number > 0", PositiveNumber)
+    iterations: int = _rule(15, "an integer >= 1", PositiveInt)
+    # numpy's seeds are 32-bit
+    random_state: int = _rule(42, f"an integer from 0 to {2**32 - 1}",
+                              Annotated[int, Field(ge=0, lt=2**32)])
+
+    def __post_init__(self) -> None:
+        _check_fields(self)
 
     def with_overrides(self, **overrides: Any) -> AlsParams:
         return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
@@ -55,8 +120,12 @@ class EaseParams:
     """EASE: regularization None is max(100, 5 * mean users per item); memory_gb bounds the
     dense items x items matrices (above it, the most popular items that fit)."""
 
-    regularization: float | None = None
-    memory_gb: float = 4.0
+    regularization: float | None = _rule(None, "null (the default rule) or a number > 0",
+                                         PositiveNumber | None)
+    memory_gb: float = _rule(4.0, "a number > 0", PositiveNumber)
+
+    def __post_init__(self) -> None:
+        _check_fields(self)
 
     def with_overrides(self, **overrides: Any) -> EaseParams:
         return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
@@ -80,6 +149,10 @@ class PipelineParams:
                           indent=2, sort_keys=False) + "\n"
 
 
+# the file's top-level keys
+FILE_KEYS = tuple(each.name for each in dataclasses.fields(PipelineParams))
+
+
 def default_params_path() -> Path:
     """$SQLREC_PARAMS, else data/params.json in the project."""
     from sqlrec.config import load_settings
@@ -92,20 +165,21 @@ def _dataclass_from(kind: type, values: Any, path: Path, name: str):
     if values is None:
         return kind()
     if not isinstance(values, dict):
-        raise UserError(f"{path}: '{name}' must be an object, got {values!r}")
-    known = {f.name for f in dataclasses.fields(kind)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise UserError(f"{path}: unknown {name} parameter(s) {', '.join(unknown)}; known: "
-                        f"{', '.join(sorted(known))}")
+        raise UserError(f"{path}: '{name}' must be an object, got {_shown(values)}")
+    known = [each.name for each in dataclasses.fields(kind)]
+    for key in values:
+        if key not in known:
+            raise UserError(f"{path}: unknown key {name}.{key}{_hint(key, known)}")
     try:
         return kind(**values)
-    except TypeError as error:
-        raise UserError(f"{path}: {error}") from None
+    except InvalidParameter as error:
+        raise UserError(f"{path}: {error.named(f'{name}.{error.name}')}") from None
 
 
 def load_params(path: Path | None = None) -> tuple[PipelineParams, Path | None]:
-    """The saved parameters (the defaults when no file exists) and the file they came from."""
+    """The saved parameters (the defaults when no file exists) and the file they came from.
+    Every key is checked: an unknown one (a typo) is an error naming the closest known key, a
+    value of the wrong type or range one naming what the key allows."""
     path = Path(path) if path else default_params_path()
     if not path.is_file():
         return PipelineParams(), None
@@ -115,13 +189,25 @@ def load_params(path: Path | None = None) -> tuple[PipelineParams, Path | None]:
         raise UserError(f"{path} is not valid JSON: {error}") from error
     if not isinstance(saved, dict):
         raise UserError(f"{path}: expected an object with dbt_vars, als, ease")
+    for key in saved:
+        if key not in FILE_KEYS:
+            raise UserError(f"{path}: unknown key {key}{_hint(key, list(FILE_KEYS))}")
     dbt_vars = saved.get("dbt_vars") or {}
     if not isinstance(dbt_vars, dict):
         raise UserError(f"{path}: 'dbt_vars' must be an object")
+    declared = list(project.dbt_var_defaults())
+    for name in dbt_vars:
+        if name not in declared:
+            # their values are checked by dbt itself (macros/run/validate_vars.sql), before
+            # anything is built; a name it does not declare would be ignored there
+            raise UserError(f"{path}: unknown dbt var dbt_vars.{name}{_hint(name, declared)}")
+    tuned = saved.get("tuned")
+    if tuned is not None and not isinstance(tuned, dict):
+        raise UserError(f"{path}: 'tuned' must be an object or null, got {_shown(tuned)}")
     return PipelineParams(dbt_vars=dbt_vars,
                           als=_dataclass_from(AlsParams, saved.get("als"), path, "als"),
                           ease=_dataclass_from(EaseParams, saved.get("ease"), path, "ease"),
-                          tuned=saved.get("tuned")), path
+                          tuned=tuned), path
 
 
 def save_params(params: PipelineParams, path: Path | None = None) -> Path:

@@ -64,3 +64,18 @@ def test_train_command_reads_the_params_file(tmp_path, monkeypatch, capsys):
     assert f"the dbt vars of {params_file} shape the scores only when dbt builds them" in printed
     # --quiet hides the progress, not the summary of what was written
     assert f"ALS wrote {written[0][0]:,} rows to als_user_recommendations" in printed
+
+
+def test_a_bad_training_option_is_one_line_naming_the_option(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SQLREC_DUCKDB_PATH", str(tmp_path / "never-opened.duckdb"))
+    monkeypatch.setenv("SQLREC_PARAMS", str(tmp_path / "absent.json"))
+    for option, value, allowed in [("--factors", "0", "an integer >= 1"),
+                                   ("--iterations", "-1", "an integer >= 1"),
+                                   ("--alpha", "-5", "a number > 0"),
+                                   ("--ease-memory-gb", "-1", "a number > 0")]:
+        assert cli.main(["train", option, value, "--quiet"]) == 2
+        error = capsys.readouterr().err
+        shown = json.dumps(float(value) if option in ("--alpha", "--ease-memory-gb")
+                           else int(value))
+        assert error == f"sqlrec: error: {option} is {shown}; it must be {allowed}\n"
+    assert not (tmp_path / "never-opened.duckdb").exists()  # refused before any work
