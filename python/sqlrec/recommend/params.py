@@ -13,7 +13,6 @@ project's evaluation chose on more than one dataset (docs/design.md, section 9).
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 import numbers
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
 from sqlrec import project
-from sqlrec.errors import UserError
+from sqlrec.errors import UserError, did_you_mean
 
 # ALS's regularisation scales with the number of scores: a fixed value that suits MovieLens is
 # 5-10x too weak on the marketplace lakes, 2e-4 per score was within 2.5% of the best on both.
@@ -71,12 +70,6 @@ def _check_fields(params: Any) -> None:
         except ValidationError:
             raise InvalidParameter(each.name, value, each.metadata["allowed"]) from None
         object.__setattr__(params, each.name, checked)
-
-
-def _hint(name: str, known: list[str]) -> str:
-    """What follows "unknown key <name>": the closest known name (a typo), else all of them."""
-    close = difflib.get_close_matches(name, known, n=1)
-    return f" (did you mean {close[0]}?)" if close else f"; known: {', '.join(sorted(known))}"
 
 
 PositiveInt = Annotated[int, Field(ge=1)]
@@ -169,7 +162,7 @@ def _dataclass_from(kind: type, values: Any, path: Path, name: str):
     known = [each.name for each in dataclasses.fields(kind)]
     for key in values:
         if key not in known:
-            raise UserError(f"{path}: unknown key {name}.{key}{_hint(key, known)}")
+            raise UserError(f"{path}: unknown key {name}.{key}{did_you_mean(key, known)}")
     try:
         return kind(**values)
     except InvalidParameter as error:
@@ -191,7 +184,7 @@ def load_params(path: Path | None = None) -> tuple[PipelineParams, Path | None]:
         raise UserError(f"{path}: expected an object with dbt_vars, als, ease")
     for key in saved:
         if key not in FILE_KEYS:
-            raise UserError(f"{path}: unknown key {key}{_hint(key, list(FILE_KEYS))}")
+            raise UserError(f"{path}: unknown key {key}{did_you_mean(key, list(FILE_KEYS))}")
     dbt_vars = saved.get("dbt_vars") or {}
     if not isinstance(dbt_vars, dict):
         raise UserError(f"{path}: 'dbt_vars' must be an object")
@@ -200,7 +193,8 @@ def load_params(path: Path | None = None) -> tuple[PipelineParams, Path | None]:
         if name not in declared:
             # their values are checked by dbt itself (macros/run/validate_vars.sql), before
             # anything is built; a name it does not declare would be ignored there
-            raise UserError(f"{path}: unknown dbt var dbt_vars.{name}{_hint(name, declared)}")
+            raise UserError(f"{path}: unknown dbt var dbt_vars.{name}"
+                            f"{did_you_mean(name, declared)}")
     tuned = saved.get("tuned")
     if tuned is not None and not isinstance(tuned, dict):
         raise UserError(f"{path}: 'tuned' must be an object or null, got {_shown(tuned)}")

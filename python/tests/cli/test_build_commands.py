@@ -28,6 +28,21 @@ def test_cli_rejects_vars_that_are_not_a_mapping(small_lake, capsys):
     assert "--vars must be a mapping" in capsys.readouterr().err
 
 
+def test_an_unknown_var_is_one_line_before_anything_runs(small_lake, tmp_path, monkeypatch,
+                                                         capsys):
+    def no_dbt(*args, **kwargs):
+        raise AssertionError("dbt ran")
+
+    monkeypatch.setattr("sqlrec.pipeline.build.run_dbt", no_dbt)
+    monkeypatch.setenv("SQLREC_PARAMS", str(tmp_path / "absent.json"))
+    for command in ("build", "refresh"):
+        assert cli.main([command, "--lake", str(small_lake), "--vars", "{top_kk: 5}",
+                         "--quiet"]) == 2
+        error = capsys.readouterr().err
+        assert error.startswith("sqlrec: error: unknown var top_kk (did you mean top_k?)")
+        assert len(error.strip().splitlines()) == 1
+
+
 def test_refresh_builds_trains_and_builds_the_blend_with_the_saved_vars(tmp_path, monkeypatch,
                                                                       capsys):
     params_file = tmp_path / "params.json"
