@@ -2,9 +2,15 @@
 `sqlrec train` and `sqlrec refresh` all read (``data/params.json`` or $SQLREC_PARAMS):
 
     {"dbt_vars": {"similarity": "rp3beta", "half_life_days": 30, ...},
-     "als": {"factors": 128, "regularization": null, ...},
-     "ease": {"regularization": null, "memory_gb": 4.0},
-     "tuned": {...what the search found, and on what...}}
+     "als": {"factors": 128, "regularization": null, "regularization_per_score": 2e-4, ...},
+     "ease": {"regularization": null, "regularization_factor": 1.0, "memory_gb": 4.0},
+     "tuned": {...what the search found...},
+     "lake": {"path": "/data/lake", "events": 120000, "users": 3000, "items": 800}}
+
+The regularisation tune writes is relative to the data (per score, a multiple of EASE's rule),
+so that it suits a lake of another size; "lake" is the lake it was tuned on, and a refresh or a
+training on another says so (`lake_mismatch`). The lake itself is never a parameter: --lake
+chooses it (a file's events_path is refused).
 
 dbt vars given on the command line (--vars) win over the file's. The defaults are the ones the
 project's evaluation chose on more than one dataset (docs/design.md, section 9).
@@ -78,14 +84,18 @@ PositiveNumber = Annotated[float, Field(gt=0)]
 
 @dataclass(frozen=True)
 class AlsParams:
-    """implicit's ALS on the confidence 1 + alpha * w(u,i). regularization None: 2e-4 per score
-    (REGULARIZATION_PER_SCORE times the matrix's stored entries). Every field is checked when
-    the parameters are made (the file, the options, a replace): iterations -1 would publish an
-    untrained model, factors 0 lists of score 0, alpha < 0 negative confidences."""
+    """implicit's ALS on the confidence 1 + alpha * w(u,i). regularization None:
+    regularization_per_score (None: REGULARIZATION_PER_SCORE) times the matrix's stored
+    entries; an absolute regularization (--regularization) wins over the per-score one. Every
+    field is checked when the parameters are made (the file, the options, a replace):
+    iterations -1 would publish an untrained model, factors 0 lists of score 0, alpha < 0
+    negative confidences."""
 
     factors: int = _rule(128, "an integer >= 1", PositiveInt)
     regularization: float | None = _rule(None, "null (2e-4 per score) or a number > 0",
                                          PositiveNumber | None)
+    regularization_per_score: float | None = _rule(None, "null (2e-4) or a number > 0",
+                                                   PositiveNumber | None)
     alpha: float = _rule(1.0, "a number > 0", PositiveNumber)
     iterations: int = _rule(15, "an integer >= 1", PositiveInt)
     # numpy's seeds are 32-bit
@@ -102,7 +112,8 @@ class AlsParams:
         """These parameters with the regularisation a matrix of ``nnz`` scores gets."""
         if self.regularization is not None:
             return self
-        return dataclasses.replace(self, regularization=REGULARIZATION_PER_SCORE * max(nnz, 1))
+        per_score = self.regularization_per_score or REGULARIZATION_PER_SCORE
+        return dataclasses.replace(self, regularization=per_score * max(nnz, 1))
 
     def model_params(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -110,11 +121,14 @@ class AlsParams:
 
 @dataclass(frozen=True)
 class EaseParams:
-    """EASE: regularization None is max(100, 5 * mean users per item); memory_gb bounds the
-    dense items x items matrices (above it, the most popular items that fit)."""
+    """EASE: regularization None is regularization_factor (None: 1) times the default rule,
+    max(100, 5 * mean users per item); memory_gb bounds the dense items x items matrices (above
+    it, the most popular items that fit)."""
 
     regularization: float | None = _rule(None, "null (the default rule) or a number > 0",
                                          PositiveNumber | None)
+    regularization_factor: float | None = _rule(None, "null (1) or a number > 0",
+                                                PositiveNumber | None)
     memory_gb: float = _rule(4.0, "a number > 0", PositiveNumber)
 
     def __post_init__(self) -> None:
@@ -135,13 +149,16 @@ class PipelineParams:
     als: AlsParams = AlsParams()
     ease: EaseParams = EaseParams()
     tuned: dict[str, Any] | None = None  # how a search found them; None for the defaults
+    lake: dict[str, Any] | None = None  # the lake they were tuned on: path, events, users, items
 
     def to_json(self) -> str:
         return json.dumps({"dbt_vars": self.dbt_vars, "als": self.als.model_params(),
-                           "ease": self.ease.model_params(), "tuned": self.tuned},
-                          indent=2, sort_keys=False) + "\n"
+                           "ease": self.ease.model_params(), "tuned": self.tuned,
+                           "lake": self.lake}, indent=2, sort_keys=False) + "\n"
 
 
+# the dbt vars that --lake sets (project.lake_vars), never a parameter
+LAKE_VARS = ("events_path", "catalog_path")
 # the file's top-level keys
 FILE_KEYS = tuple(each.name for each in dataclasses.fields(PipelineParams))
 
@@ -190,18 +207,42 @@ def load_params(path: Path | None = None) -> tuple[PipelineParams, Path | None]:
         raise UserError(f"{path}: 'dbt_vars' must be an object")
     declared = list(project.dbt_var_defaults())
     for name in dbt_vars:
+        if name in LAKE_VARS:
+            # a file tuned on one lake would otherwise build that lake's events under --lake
+            raise UserError(f"{path}: dbt_vars.{name} names a lake, which --lake (or "
+                            "SQLREC_LAKE) chooses; remove it from the file")
         if name not in declared:
             # their values are checked by dbt itself (macros/run/validate_vars.sql), before
             # anything is built; a name it does not declare would be ignored there
             raise UserError(f"{path}: unknown dbt var dbt_vars.{name}"
                             f"{did_you_mean(name, declared)}")
-    tuned = saved.get("tuned")
-    if tuned is not None and not isinstance(tuned, dict):
-        raise UserError(f"{path}: 'tuned' must be an object or null, got {_shown(tuned)}")
+    for key in ("tuned", "lake"):
+        if saved.get(key) is not None and not isinstance(saved[key], dict):
+            raise UserError(f"{path}: '{key}' must be an object or null, got {_shown(saved[key])}")
     return PipelineParams(dbt_vars=dbt_vars,
                           als=_dataclass_from(AlsParams, saved.get("als"), path, "als"),
                           ease=_dataclass_from(EaseParams, saved.get("ease"), path, "ease"),
-                          tuned=tuned), path
+                          tuned=saved.get("tuned"), lake=saved.get("lake")), path
+
+
+def _same_place(recorded: str, lake: str) -> bool:
+    if "://" in recorded or "://" in lake:  # object storage: the text is the place
+        return recorded.rstrip("/") == lake.rstrip("/")
+    return Path(recorded).resolve() == Path(lake).resolve()
+
+
+def lake_mismatch(params: PipelineParams, source: Path | None, lake: Path | str) -> str | None:
+    """A one-line warning when the parameters were tuned on another lake than ``lake`` (its
+    regularisation is relative to the data, but factors, the similarity knobs and the blend
+    suit the lake they were searched on); None when they were not tuned or on this lake."""
+    recorded = (params.lake or {}).get("path")
+    if not recorded or _same_place(str(recorded), str(lake)):
+        return None
+    sizes = ", ".join(f"{params.lake[key]:,} {key}" for key in ("events", "users", "items")
+                      if isinstance(params.lake.get(key), int))
+    return (f"warning: {source} was tuned on {recorded}" + (f" ({sizes})" if sizes else "")
+            + f", not on {lake}; its parameters may not suit it (`sqlrec tune` on it writes its "
+            "own)")
 
 
 def save_params(params: PipelineParams, path: Path | None = None) -> Path:

@@ -78,6 +78,35 @@ def test_refresh_builds_trains_and_builds_the_blend_with_the_saved_vars(tmp_path
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == "sqlrec train: wrote nothing (a fake)"
     assert printed[1].startswith(f"sqlrec refresh: built, trained and blended {tmp_path} in ")
+    assert printed[1].endswith(f" s with the parameters of {params_file}")
+
+
+def test_refresh_warns_in_one_line_when_the_params_were_tuned_on_another_lake(
+        tmp_path, monkeypatch, capsys):
+    demo, other = tmp_path / "demo-lake", tmp_path / "other-lake"
+    params_file = tmp_path / "params.json"
+    save_params(PipelineParams(lake={"path": str(demo), "events": 50_000, "users": 1_200,
+                                     "items": 300}), params_file)
+    monkeypatch.setattr("sqlrec.pipeline.build.build", lambda lake, **kw: None)
+    monkeypatch.setattr("sqlrec.recommend.train.train_models", lambda *a, **kw: [])
+    monkeypatch.setattr("sqlrec.warehouse.connect", lambda *a, **kw: None)
+
+    assert cli.main(["refresh", "--lake", str(other), "--params", str(params_file),
+                     "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == (f"sqlrec refresh: warning: {params_file} was tuned on {demo} "
+                            f"(50,000 events, 1,200 users, 300 items), not on {other}; its "
+                            "parameters may not suit it (`sqlrec tune` on it writes its own)\n")
+    assert f"with the parameters of {params_file}" in captured.out
+    # on the lake it was tuned on: no word
+    assert cli.main(["refresh", "--lake", str(demo), "--params", str(params_file),
+                     "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+    # build reads the file's dbt vars, tuned on that lake too
+    assert cli.main(["build", "--lake", str(other), "--params", str(params_file),
+                     "--quiet"]) == 0
+    assert capsys.readouterr().err.startswith(f"sqlrec build: warning: {params_file} was "
+                                              f"tuned on {demo} ")
 
 
 def test_demo_builds_a_given_lake_and_prints_both_surfaces(small_lake, capfd):

@@ -13,6 +13,7 @@ from sqlrec.recommend.params import (
     EaseParams,
     PipelineParams,
     default_params_path,
+    lake_mismatch,
     load_params,
     save_params,
 )
@@ -72,8 +73,15 @@ BAD_VALUES = [
     ('{"dbt_vars": {"simlarity": "cosine"}}',
      "unknown dbt var dbt_vars.simlarity (did you mean similarity?)"),
     ('{"dbt_vars": {"top_kk": 5}}', "unknown dbt var dbt_vars.top_kk (did you mean top_k?)"),
-    ('{"ease": {"lambda": 5}}', "unknown key ease.lambda; known: memory_gb, regularization"),
+    ('{"ease": {"lambda": 5}}', "unknown key ease.lambda; known: memory_gb, regularization, "
+     "regularization_factor"),
     ('{"tuned": 3}', "'tuned' must be an object or null, got 3"),
+    ('{"als": {"regularization_per_score": -1}}',
+     "als.regularization_per_score is -1; it must be null (2e-4) or a number > 0"),
+    ('{"dbt_vars": {"events_path": "/elsewhere/events/*/*.parquet"}}',
+     "dbt_vars.events_path names a lake, which --lake (or SQLREC_LAKE) chooses; remove it from "
+     "the file"),
+    ('{"lake": "demo"}', "'lake' must be an object or null, got \"demo\""),
 ]
 
 
@@ -107,3 +115,28 @@ def test_the_default_file_is_sqlrec_params_or_the_projects(tmp_path, monkeypatch
 def test_unset_regularisation_scales_with_the_scores():
     assert AlsParams().resolved(10_000).regularization == pytest.approx(2.0)
     assert AlsParams(regularization=0.1).resolved(10_000).regularization == 0.1
+
+
+def test_regularisation_relative_to_the_data_is_resolved_on_the_matrix_it_trains():
+    assert AlsParams(regularization_per_score=1e-3).resolved(10_000).regularization == \
+        pytest.approx(10.0)
+    # an absolute value (--regularization) wins over the file's per-score one
+    assert AlsParams(regularization=0.5, regularization_per_score=1e-3).resolved(
+        10_000).regularization == 0.5
+    assert AlsParams(regularization_per_score=1e-3).with_overrides(
+        regularization=0.5).resolved(10_000).regularization == 0.5
+
+
+def test_a_file_tuned_on_another_lake_says_so(tmp_path):
+    demo, other = tmp_path / "demo", tmp_path / "other"
+    demo.mkdir()
+    other.mkdir()
+    params = PipelineParams(lake={"path": str(demo), "events": 120_000, "users": 3_000,
+                                  "items": 800})
+    source = tmp_path / "params.json"
+    warning = lake_mismatch(params, source, other)
+    assert warning == (f"warning: {source} was tuned on {demo} (120,000 events, 3,000 users, "
+                       f"800 items), not on {other}; its parameters may not suit it "
+                       "(`sqlrec tune` on it writes its own)")
+    assert lake_mismatch(params, source, demo / ".." / "demo") is None  # the same folder
+    assert lake_mismatch(PipelineParams(), source, other) is None  # nothing recorded
