@@ -4,6 +4,13 @@
 
 {% macro validate_vars() -%}
     {%- set problems = [] -%}
+    {#- a var given on the command line that the project does not declare is a typo (top_kk):
+        dbt would ignore it and build with the default of the var meant -#}
+    {%- set given = invocation_args_dict.get('vars') or {} -%}
+    {%- set given = fromyaml(given) if given is string else given -%}
+    {%- for name in given if name not in sqlrec.declared_vars() -%}
+        {%- do problems.append('unknown var ' ~ name ~ sqlrec.closest_var(name)) -%}
+    {%- endfor -%}
     {#- (var, kind, minimum, maximum) for the numeric knobs; none = unbounded -#}
     {%- set numbers = [
         ('half_life_days', 'number', 0, none),
@@ -97,6 +104,53 @@
             ~ '\nThe vars and their meaning are listed in dbt_project.yml.'
         ) }}
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- The vars dbt_project.yml declares (`vars:`), in its order. A hook cannot read the project's
+    own vars apart from the command line's, hence this list; a test passes every declared var to
+    `dbt build` and expects none of them refused. -#}
+{% macro declared_vars() -%}
+    {{ return([
+        'events_path', 'catalog_path', 'future_tolerance_hours', 'max_rejected_share',
+        'freshness_warn_after_hours', 'freshness_error_after_hours', 'half_life_days',
+        'max_items_per_user', 'min_common_users', 'similarity', 'rp3beta_alpha', 'rp3beta_beta',
+        'asymmetric_cosine_alpha', 'similar_items_k', 'top_k', 'as_of', 'recent_items_per_user',
+        'popular_items_k', 'blend_similarity_weight', 'blend_als_weight', 'blend_ease_weight',
+        'pair_rows_per_chunk', 'candidate_rows_per_chunk', 'pair_chunks',
+        'recommendation_chunks', 'lake_catalog', 'lake_schema', 'events_location',
+        'catalog_location', 'lake_has_catalog', 'register_lake_tables', 'lake_events_columns',
+        'lake_catalog_columns', 'item_id'
+    ]) }}
+{%- endmacro %}
+
+
+{#- " (did you mean <the declared var nearest to name>?)" when one is within a few edits of it
+    (a third of its length), else "". -#}
+{% macro closest_var(name) -%}
+    {%- set ns = namespace(best=none, distance=(name | length) // 3 + 1) -%}
+    {%- for candidate in sqlrec.declared_vars() -%}
+        {%- set distance = sqlrec.edit_distance(name, candidate) -%}
+        {%- if distance < ns.distance -%}
+            {%- set ns.best, ns.distance = candidate, distance -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(' (did you mean ' ~ ns.best ~ '?)' if ns.best is not none else '') }}
+{%- endmacro %}
+
+
+{#- Levenshtein distance: the fewest insertions, deletions and substitutions from a to b. -#}
+{% macro edit_distance(a, b) -%}
+    {%- set ns = namespace(previous=range(b | length + 1) | list, current=[]) -%}
+    {%- for i in range(a | length) -%}
+        {%- set ns.current = [i + 1] -%}
+        {%- for j in range(b | length) -%}
+            {%- do ns.current.append([ns.previous[j + 1] + 1, ns.current[j] + 1,
+                                       ns.previous[j] + (0 if a[i] == b[j] else 1)] | min) -%}
+        {%- endfor -%}
+        {%- set ns.previous = ns.current -%}
+    {%- endfor -%}
+    {{ return(ns.previous[-1]) }}
 {%- endmacro %}
 
 

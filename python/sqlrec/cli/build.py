@@ -26,10 +26,16 @@ def add_build(subparsers: argparse._SubParsersAction) -> None:
 
 
 def build_command(args: argparse.Namespace) -> int:
+    import sys
+
     from sqlrec.pipeline.build import build
+    from sqlrec.recommend.params import lake_mismatch
 
     lake, extra_vars = options.lake(args), options.dbt_vars(args)
-    params, _ = options.saved_params(args)
+    params, source = options.saved_params(args)
+    warning = lake_mismatch(params, source, lake)  # its dbt vars were tuned there too
+    if warning:
+        print(f"sqlrec build: {warning}", file=sys.stderr)
     started = time.perf_counter()
     build(lake, full_refresh=args.full_refresh, extra_vars={**params.dbt_vars, **extra_vars},
           select=args.select, quiet=args.quiet)
@@ -58,10 +64,13 @@ def refresh_command(args: argparse.Namespace) -> int:
     from sqlrec import project
     from sqlrec.pipeline import lock
     from sqlrec.pipeline.build import refresh
-    from sqlrec.recommend.params import provenance
+    from sqlrec.recommend.params import lake_mismatch, provenance
 
     lake, extra_vars = options.lake(args), options.dbt_vars(args)
     params, source = options.training_params(args)
+    warning = lake_mismatch(params, source, lake)
+    if warning:
+        print(f"sqlrec refresh: {warning}", file=sys.stderr)
     started = time.perf_counter()
     try:
         with lock.exclusive(lock.lock_path_for(project.active_target())):
@@ -71,8 +80,9 @@ def refresh_command(args: argparse.Namespace) -> int:
     except lock.AlreadyRunning as error:
         print(f"sqlrec refresh: {error}", file=sys.stderr)
         return lock.ALREADY_RUNNING_EXIT
+    used = f"the parameters of {source}" if source else "the default parameters"
     print(f"sqlrec refresh: built, trained and blended {lake} in "
-          f"{time.perf_counter() - started:.1f} s")
+          f"{time.perf_counter() - started:.1f} s with {used}")
     return 0
 
 

@@ -94,8 +94,8 @@ def add_tune(subparsers: argparse._SubParsersAction) -> None:
 
 def tune_command(args: argparse.Namespace) -> int:
     from sqlrec import project
-    from sqlrec.evaluation.datasets import load_events, sold_out_items
-    from sqlrec.evaluation.tune import tune, tuned_params
+    from sqlrec.evaluation.datasets import built_lake, load_events, sold_out_items
+    from sqlrec.evaluation.tune import lake_record, tune, tuned_params
     from sqlrec.recommend.params import save_params
 
     events, dataset = load_events(movielens=args.movielens)
@@ -104,8 +104,10 @@ def tune_command(args: argparse.Namespace) -> int:
     result = tune(events, trials=args.trials, seed=args.seed, device=args.device,
                   timeout=args.timeout, show_progress=not args.quiet, unavailable=sold_out,
                   echo=print)
+    # what refresh and train compare their lake with (a warning when it is another)
+    lake = lake_record(events, dataset if args.movielens else built_lake())
     params = tuned_params(result, dataset=dataset, seed=args.seed,
-                          seconds=time.perf_counter() - started)
+                          seconds=time.perf_counter() - started, lake=lake)
     path = args.params or (project.project_dir() / "data" / "params-movielens-100k.json"
                            if args.movielens else None)
     path = save_params(params, path)

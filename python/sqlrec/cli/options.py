@@ -109,18 +109,30 @@ def saved_params(args: argparse.Namespace) -> tuple[PipelineParams, Path | None]
     return params, source
 
 
+# the TRAINING options that override a field of the parameters: (section, field) -> flag
+OVERRIDES = {("als", "factors"): FACTORS, ("als", "regularization"): REGULARIZATION,
+             ("als", "alpha"): ALPHA, ("als", "iterations"): ITERATIONS,
+             ("als", "random_state"): RANDOM_STATE, ("ease", "regularization"): EASE_LAMBDA,
+             ("ease", "memory_gb"): EASE_MEMORY_GB}
+
+
 def training_params(args: argparse.Namespace) -> tuple[PipelineParams, Path | None]:
-    """The saved parameters with the TRAINING options given on the command line on top."""
+    """The saved parameters with the TRAINING options given on the command line on top,
+    checked by the rules the file is checked by (an error names the option)."""
     import dataclasses
 
+    from sqlrec.recommend.params import InvalidParameter
+
     params, source = saved_params(args)
-    params = dataclasses.replace(
-        params,
-        als=params.als.with_overrides(factors=args.factors, regularization=args.regularization,
-                                      alpha=args.alpha, iterations=args.iterations,
-                                      random_state=args.random_state),
-        ease=params.ease.with_overrides(regularization=args.ease_lambda,
-                                        memory_gb=args.ease_memory_gb))
+    given = {(section, name): getattr(args, flag.flags[0].lstrip("-").replace("-", "_"))
+             for (section, name), flag in OVERRIDES.items()}
+    for section in ("als", "ease"):
+        overrides = {name: value for (part, name), value in given.items() if part == section}
+        try:
+            params = dataclasses.replace(
+                params, **{section: getattr(params, section).with_overrides(**overrides)})
+        except InvalidParameter as error:
+            raise UserError(error.named(OVERRIDES[section, error.name].flags[0])) from None
     return params, source
 
 

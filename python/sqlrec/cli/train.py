@@ -23,15 +23,23 @@ def add_train(subparsers: argparse._SubParsersAction) -> None:
 
 
 def train_command(args: argparse.Namespace) -> int:
+    import sys
+
     from sqlrec import warehouse
-    from sqlrec.recommend.params import provenance
+    from sqlrec.evaluation.datasets import built_lake
+    from sqlrec.recommend.params import lake_mismatch, provenance
     from sqlrec.recommend.train import train_models
 
     params, source = options.training_params(args)
+    store = warehouse.connect()
+    lake = built_lake(store) if params.lake else None  # the lake the scores were built from
+    warning = lake_mismatch(params, source, lake) if lake else None
+    if warning:
+        print(f"sqlrec train: {warning}", file=sys.stderr)
     if params.dbt_vars:
         print(f"sqlrec train: note: the dbt vars of {source} shape the scores only when dbt "
               "builds them (`sqlrec build` and `sqlrec refresh` read them)")
-    train_models(warehouse.connect(), params, options.models(args), device=args.device, k=args.k,
+    train_models(store, params, options.models(args), device=args.device, k=args.k,
                  show_progress=not args.quiet, num_threads=args.threads,
                  details=provenance(source), echo=print)
     return 0

@@ -38,6 +38,22 @@ def load_events(*, movielens: bool = False, store: Warehouse | None = None,
     return events, WAREHOUSE
 
 
+def built_lake(store: Warehouse | None = None) -> str | None:
+    """The lake the warehouse's events were staged from (the folder above events/, from a
+    staged row's source file), or None when nothing was staged."""
+    from sqlrec import warehouse
+
+    store = store or warehouse.connect()
+    if not store.table_exists("stg_lake__events"):
+        return None
+    rows = store.query("select source_file from stg_lake__events where source_file is not null "
+                       "limit 1")
+    if rows.num_rows == 0:
+        return None
+    # <lake>/events/event_date=<day>/<file>; text, not Path, so that s3://... stays as it is
+    return rows.column("source_file")[0].as_py().rsplit("/", 3)[0]
+
+
 def load_catalogue(store: Warehouse | None = None) -> pd.DataFrame | None:
     """The staged item catalogue of the warehouse (default: the active target's), or None when
     there is none."""

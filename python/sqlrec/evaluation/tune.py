@@ -62,9 +62,10 @@ class TuneResult:
                    for trial in self.study.trials)
 
 
-def pipeline_params(values: dict[str, Any], nnz: int, default_lambda: float,
-                    seed: int = DEFAULT_SEED) -> PipelineParams:
-    """The parameters file a trial's values stand for (absolute ALS and EASE regularisation)."""
+def pipeline_params(values: dict[str, Any], seed: int = DEFAULT_SEED) -> PipelineParams:
+    """The parameters file a trial's values stand for. The ALS and EASE regularisation stay
+    relative to the data (per score, a multiple of EASE's rule), as they were searched: each
+    matrix they train on, a fold's or a lake's, resolves them to its own size."""
     from sqlrec.recommend.params import AlsParams, EaseParams, PipelineParams
 
     dbt_vars = {name: values[name] for name in (
@@ -79,10 +80,16 @@ def pipeline_params(values: dict[str, Any], nnz: int, default_lambda: float,
     return PipelineParams(
         dbt_vars=dbt_vars,
         als=AlsParams(factors=values["factors"],
-                      regularization=values["regularization_per_score"] * nnz,
+                      regularization_per_score=values["regularization_per_score"],
                       alpha=values["als_alpha"], iterations=values["iterations"],
                       random_state=seed),
-        ease=EaseParams(regularization=values["ease_lambda_factor"] * default_lambda))
+        ease=EaseParams(regularization_factor=values["ease_lambda_factor"]))
+
+
+def lake_record(events: pd.DataFrame, path: str | None) -> dict[str, Any]:
+    """What the parameters file records of the data a search ran on (`lake_mismatch`)."""
+    return {"path": path, "events": len(events), "users": int(events["user_id"].nunique()),
+            "items": int(events["item_id"].nunique())}
 
 
 DEFAULT_VALUES = {
@@ -156,7 +163,7 @@ class Scorer:
                 als.fit(data.matrix, als_params, device=self.device), data.matrix, MODEL_K,
                 unavailable=unavailable)))
         parts["ease"] = self._cached(
-            ("ease", params.ease.regularization),
+            ("ease", tuple(sorted(params.ease.model_params().items()))),
             lambda: twin.model_lists(self.prepared, self.users, ease.recommend_batches(
                 ease.fit(data.matrix, params.ease), data.matrix, MODEL_K,
                 unavailable=unavailable)))
@@ -210,21 +217,12 @@ class FoldScorer:
     """Scores a parameter set on each validation fold; its metrics are their means."""
 
     def __init__(self, scorers: list[Scorer]):
-        import numpy as np
-
-        from sqlrec.recommend import ease
-
         self.scorers = scorers
         self.prepared = scorers[0].prepared
-        # the regularisation rules are those of the latest fold's 30-day matrix
-        data = self.prepared.scores(30)
-        self.nnz = data.nnz
-        self.default_lambda = ease.default_regularization(
-            np.diff(data.matrix.tocsc().indptr).astype(float))
 
     def params(self, values: dict[str, Any], seed: int = DEFAULT_SEED) -> PipelineParams:
-        """The parameters file a trial's values stand for, by this scorer's rules."""
-        return pipeline_params(values, self.nnz, self.default_lambda, seed)
+        """The parameters file a trial's values stand for (the same for tune and Katib)."""
+        return pipeline_params(values, seed)
 
     def score(self, params: PipelineParams, weights: dict[str, float] | None = None
               ) -> dict[str, float]:
@@ -306,10 +304,11 @@ def never_below_its_parts(scorer: FoldScorer, params: PipelineParams,
                       dropped)
 
 
-def tuned_params(result: TuneResult, *, dataset: str, seed: int,
-                 seconds: float) -> PipelineParams:
-    """The result as the parameters file, with what the search found and on what."""
-    return dataclasses.replace(result.params, tuned={
+def tuned_params(result: TuneResult, *, dataset: str, seed: int, seconds: float,
+                 lake: dict[str, Any] | None = None) -> PipelineParams:
+    """The result as the parameters file, with what the search found and on what (``lake``:
+    `lake_record`)."""
+    return dataclasses.replace(result.params, lake=lake, tuned={
         "dataset": dataset,
         "validation_ndcg@10": round(result.ndcg, 6),
         "validation_map@10": round(result.map, 6),

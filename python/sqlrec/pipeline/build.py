@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlrec import project, warehouse
 from sqlrec.data.lake import has_event_files
-from sqlrec.errors import UserError
+from sqlrec.errors import UserError, did_you_mean
 from sqlrec.pipeline.dbt import run_dbt
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ def build(lake_dir: Path, *, full_refresh: bool = False, extra_vars: dict | None
     without running dbt's data and unit tests (a quick build whose checks run elsewhere).
     """
     lake_dir = Path(lake_dir)
+    check_var_names(extra_vars or {})
     if not has_event_files(lake_dir):
         raise UserError(
             f"no event files under {lake_dir / 'events'} (expected "
@@ -52,6 +53,17 @@ def build(lake_dir: Path, *, full_refresh: bool = False, extra_vars: dict | None
     (store or warehouse.connect(target)).wait_until_free()
     run_dbt(command, dbt_vars={**project.lake_vars(lake_dir), **(extra_vars or {})},
             target=target, quiet=quiet, env_overrides=env_overrides)
+
+
+def check_var_names(dbt_vars: dict[str, Any]) -> None:
+    """Refuse a var dbt_project.yml does not declare (dbt would ignore a typo such as top_kk and
+    build with top_k's default): one line, before dbt starts. validate_vars says the same to a
+    plain `dbt build`."""
+    declared = list(project.dbt_var_defaults())
+    for name in dbt_vars:
+        if name not in declared:
+            raise UserError(f"unknown var {name}{did_you_mean(name, declared)}; the vars are "
+                            "listed in dbt_project.yml")
 
 
 def refresh(lake_dir: Path, params: PipelineParams, *,

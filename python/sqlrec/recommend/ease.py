@@ -73,7 +73,8 @@ def fit(matrix: sp.csr_matrix, params: EaseParams) -> EaseModel:
         gram = (binary.T @ binary).toarray().astype(np.float32)
         diagonal = gram.diagonal().copy()
         regularization = (params.regularization if params.regularization is not None
-                          else default_regularization(diagonal))
+                          else (params.regularization_factor or 1.0)
+                          * default_regularization(diagonal))
         gram[np.diag_indices_from(gram)] += regularization
         factor, info = lapack.spotrf(gram, lower=True, overwrite_a=True)
         if info != 0:

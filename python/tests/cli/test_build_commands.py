@@ -30,6 +30,21 @@ def test_cli_rejects_vars_that_are_not_a_mapping(small_lake, capsys):
     assert "--vars must be a mapping" in capsys.readouterr().err
 
 
+def test_an_unknown_var_is_one_line_before_anything_runs(small_lake, tmp_path, monkeypatch,
+                                                         capsys):
+    def no_dbt(*args, **kwargs):
+        raise AssertionError("dbt ran")
+
+    monkeypatch.setattr("sqlrec.pipeline.build.run_dbt", no_dbt)
+    monkeypatch.setenv("SQLREC_PARAMS", str(tmp_path / "absent.json"))
+    for command in ("build", "refresh"):
+        assert cli.main([command, "--lake", str(small_lake), "--vars", "{top_kk: 5}",
+                         "--quiet"]) == 2
+        error = capsys.readouterr().err
+        assert error.startswith("sqlrec: error: unknown var top_kk (did you mean top_k?)")
+        assert len(error.strip().splitlines()) == 1
+
+
 @pytest.mark.slow
 def test_refresh_builds_trains_and_builds_the_blend_with_the_saved_vars(tmp_path, monkeypatch,
                                                                       capsys):
@@ -66,6 +81,35 @@ def test_refresh_builds_trains_and_builds_the_blend_with_the_saved_vars(tmp_path
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == "sqlrec train: wrote nothing (a fake)"
     assert printed[1].startswith(f"sqlrec refresh: built, trained and blended {tmp_path} in ")
+    assert printed[1].endswith(f" s with the parameters of {params_file}")
+
+
+def test_refresh_warns_in_one_line_when_the_params_were_tuned_on_another_lake(
+        tmp_path, monkeypatch, capsys):
+    demo, other = tmp_path / "demo-lake", tmp_path / "other-lake"
+    params_file = tmp_path / "params.json"
+    save_params(PipelineParams(lake={"path": str(demo), "events": 50_000, "users": 1_200,
+                                     "items": 300}), params_file)
+    monkeypatch.setattr("sqlrec.pipeline.build.build", lambda lake, **kw: None)
+    monkeypatch.setattr("sqlrec.recommend.train.train_models", lambda *a, **kw: [])
+    monkeypatch.setattr("sqlrec.warehouse.connect", lambda *a, **kw: None)
+
+    assert cli.main(["refresh", "--lake", str(other), "--params", str(params_file),
+                     "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == (f"sqlrec refresh: warning: {params_file} was tuned on {demo} "
+                            f"(50,000 events, 1,200 users, 300 items), not on {other}; its "
+                            "parameters may not suit it (`sqlrec tune` on it writes its own)\n")
+    assert f"with the parameters of {params_file}" in captured.out
+    # on the lake it was tuned on: no word
+    assert cli.main(["refresh", "--lake", str(demo), "--params", str(params_file),
+                     "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+    # build reads the file's dbt vars, tuned on that lake too
+    assert cli.main(["build", "--lake", str(other), "--params", str(params_file),
+                     "--quiet"]) == 0
+    assert capsys.readouterr().err.startswith(f"sqlrec build: warning: {params_file} was "
+                                              f"tuned on {demo} ")
 
 
 @pytest.mark.slow

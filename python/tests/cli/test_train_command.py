@@ -64,3 +64,44 @@ def test_train_command_reads_the_params_file(tmp_path, monkeypatch, capsys):
     assert f"the dbt vars of {params_file} shape the scores only when dbt builds them" in printed
     # --quiet hides the progress, not the summary of what was written
     assert f"ALS wrote {written[0][0]:,} rows to als_user_recommendations" in printed
+
+
+def test_train_warns_when_the_params_were_tuned_on_another_lake_than_the_warehouses(
+        tmp_path, monkeypatch, capsys):
+    database = tmp_path / "w.duckdb"
+    store = DuckDBWarehouse(database)
+    pairs = [(u, i) for u in range(8) for i in range(8) if (u + i) % 2 == 0 and i != u]
+    store.write_table("int_user_item_scores", pa.table({
+        "user_id": [f"u{u}" for u, _ in pairs], "item_id": [f"i{i}" for _, i in pairs],
+        "score": [1.0] * len(pairs)}))
+    built = tmp_path / "built-lake"  # the lake the warehouse's events came from
+    store.write_table("stg_lake__events", pa.table({
+        "source_file": [str(built / "events" / "event_date=2026-10-01" / "a.parquet")]}))
+    tuned_on = tmp_path / "demo-lake"
+    params_file = tmp_path / "params.json"
+    save_params(PipelineParams(als=AlsParams(factors=3, iterations=2),
+                               lake={"path": str(tuned_on), "events": 10, "users": 4,
+                                     "items": 5}), params_file)
+    monkeypatch.setenv("SQLREC_DUCKDB_PATH", str(database))
+
+    assert cli.main(["train", "--params", str(params_file), "--model", "als", "--device", "cpu",
+                     "--k", "2", "--quiet"]) == 0
+    assert capsys.readouterr().err == (
+        f"sqlrec train: warning: {params_file} was tuned on {tuned_on} (10 events, 4 users, "
+        f"5 items), not on {built}; its parameters may not suit it (`sqlrec tune` on it writes "
+        "its own)\n")
+
+
+def test_a_bad_training_option_is_one_line_naming_the_option(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SQLREC_DUCKDB_PATH", str(tmp_path / "never-opened.duckdb"))
+    monkeypatch.setenv("SQLREC_PARAMS", str(tmp_path / "absent.json"))
+    for option, value, allowed in [("--factors", "0", "an integer >= 1"),
+                                   ("--iterations", "-1", "an integer >= 1"),
+                                   ("--alpha", "-5", "a number > 0"),
+                                   ("--ease-memory-gb", "-1", "a number > 0")]:
+        assert cli.main(["train", option, value, "--quiet"]) == 2
+        error = capsys.readouterr().err
+        shown = json.dumps(float(value) if option in ("--alpha", "--ease-memory-gb")
+                           else int(value))
+        assert error == f"sqlrec: error: {option} is {shown}; it must be {allowed}\n"
+    assert not (tmp_path / "never-opened.duckdb").exists()  # refused before any work

@@ -47,3 +47,40 @@ def test_tune_movielens_runs_one_trial_and_leaves_the_lakes_params_alone(tmp_pat
     params, _ = load_params(saved)
     assert params.tuned["trials"] == 1 and params.tuned["dataset"] == "movielens-100k"
     assert lake_params.read_bytes() == before  # the lake's file is untouched
+
+
+def test_tune_on_the_warehouse_records_its_lake_and_relative_regularisation(tmp_path,
+                                                                          monkeypatch, capsys):
+    import types
+
+    import pyarrow as pa
+
+    from sqlrec.evaluation import tune
+    from sqlrec.warehouse.duckdb import DuckDBWarehouse
+
+    lake = tmp_path / "lake"
+    database = tmp_path / "w.duckdb"
+    store = DuckDBWarehouse(database)
+    store.write_table("int_valid_events", pa.table({
+        "event_id": ["e1", "e2", "e3"], "user_id": ["u1", "u2", "u2"],
+        "item_id": ["a", "a", "b"], "event_type": ["view"] * 3,
+        "event_at": pa.array([0, 1, 2], pa.timestamp("us"))}))
+    store.write_table("stg_lake__events", pa.table({
+        "source_file": [str(lake / "events" / "event_date=2026-10-01" / "part-0.parquet")]}))
+    monkeypatch.setenv("SQLREC_DUCKDB_PATH", str(database))
+
+    def fake_tune(events, **kw):  # the search itself is tested elsewhere; this is what it saves
+        return types.SimpleNamespace(params=tune.pipeline_params(tune.DEFAULT_VALUES),
+                                     ndcg=0.5, map=0.4, parts={"als": 0.3}, dropped=[],
+                                     completed_trials=1)
+
+    monkeypatch.setattr("sqlrec.evaluation.tune.tune", fake_tune)
+    saved = tmp_path / "params.json"
+    assert cli.main(["tune", "--params", str(saved), "--quiet"]) == 0
+    written = json.loads(saved.read_text())
+    assert written["lake"] == {"path": str(lake), "events": 3, "users": 2, "items": 2}
+    assert written["als"]["regularization"] is None
+    assert written["als"]["regularization_per_score"] == 2e-4
+    assert written["ease"]["regularization"] is None
+    assert written["ease"]["regularization_factor"] == 1.0
+    assert load_params(saved)[0].lake == written["lake"]

@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
 from kubernetes.client import ApiClient, V1Job
@@ -18,7 +17,6 @@ from kubernetes.client import ApiClient, V1Job
 from sqlrec import cli
 from sqlrec.evaluation import tune
 from sqlrec.evaluation.datasets import load_catalogue, load_events
-from sqlrec.recommend import ease
 
 from helpers import copy_database
 
@@ -194,10 +192,7 @@ def expected_metrics(events, catalogue, values: dict[str, str]) -> dict[str, flo
         chosen[name] = int(chosen[name])
     sold_out = set(catalogue.loc[~catalogue["is_available"].astype(bool), "item_id"])
     scorer = tune.validation_scorer(events, unavailable=sold_out, device="cpu")
-    data = scorer.prepared.scores(30)
-    default_lambda = ease.default_regularization(
-        np.diff(data.matrix.tocsc().indptr).astype(float))
-    return scorer.score(tune.pipeline_params(chosen, data.nnz, default_lambda, 42))
+    return scorer.score(tune.pipeline_params(chosen, 42))
 
 
 @pytest.mark.slow

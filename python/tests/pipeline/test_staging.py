@@ -283,6 +283,25 @@ def test_a_bad_var_stops_the_run_before_any_table_is_replaced(small_lake, small_
     pd.testing.assert_frame_equal(read_table(database, "item_similarity", "item_id, rank"), before)
 
 
+def test_plain_dbt_refuses_an_unknown_var_before_building_and_accepts_every_declared_one(
+        small_lake, tmp_path):
+    """A typo in --vars (top_kk) was ignored: dbt built with top_k's default, exit 0. Every var
+    dbt_project.yml declares (and the lake's, which sqlrec passes) is accepted alongside."""
+    from sqlrec import project
+
+    database = tmp_path / "never-built.duckdb"
+    declared = project.dbt_var_defaults()
+    completed = dbt("build", "--vars", json.dumps({**declared, **project.lake_vars(small_lake),
+                                                   "top_kk": 5}),
+                    SQLREC_DUCKDB_PATH=str(database))
+    assert completed.returncode != 0
+    assert "unknown var top_kk (did you mean top_k?)" in completed.stdout
+    assert completed.stdout.count("unknown var") == 1  # only the typo, no declared var
+    assert "nothing was built" in completed.stdout
+    with duckdb.connect(str(database)) as connection:
+        assert connection.sql("show all tables").fetchall() == []
+
+
 def test_contract_violations_name_the_file_the_column_and_what_was_expected(tmp_path):
     lake = tmp_path / "lake"
     good = {"user_id": ["u1"], "item_id": ["i1"], "event_type": ["view"],

@@ -43,6 +43,9 @@ def test_the_default_lambda_is_five_times_the_mean_users_per_item_at_least_100()
     assert ease.fit(matrix, EaseParams()).regularization == pytest.approx(
         5 * users_per_item.mean())
     assert ease.fit(random_matrix(), EaseParams()).regularization == 100.0  # sparse: the floor
+    # a multiple of the rule (what `sqlrec tune` writes): relative to the data it trains on
+    assert ease.fit(matrix, EaseParams(regularization_factor=0.5)).regularization == \
+        pytest.approx(0.5 * 5 * users_per_item.mean())
 
 
 def test_the_lists_are_the_top_positive_scores_of_new_available_items_with_their_reason():
