@@ -45,7 +45,6 @@ def test_an_unknown_var_is_one_line_before_anything_runs(small_lake, tmp_path, m
         assert len(error.strip().splitlines()) == 1
 
 
-@pytest.mark.slow
 def test_refresh_builds_trains_and_builds_the_blend_with_the_saved_vars(tmp_path, monkeypatch,
                                                                       capsys):
     params_file = tmp_path / "params.json"
