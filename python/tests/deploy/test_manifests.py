@@ -627,9 +627,9 @@ def test_locust_pods_mount_the_repository_locustfile(name):
     locustfile = Path(env_of(deployment)["LOCUST_LOCUSTFILE"])
     (generator,) = kustomization(LOADTEST)["configMapGenerator"]
     (entry,) = generator["files"]
-    key, source = entry.split("=", 1)
-    assert (LOADTEST / source).resolve() == REPO / "locustfile.py"
-    assert key == locustfile.name
+    key, _, source = entry.rpartition("=")
+    assert (LOADTEST / source).resolve() == REPO / "deploy" / "k8s" / "loadtest" / "locustfile.py"
+    assert (key or source) == locustfile.name
     volumes = {volume["name"]: volume for volume in deployment["spec"]["template"]["spec"][
         "volumes"]}
     mounts = {mount["mountPath"]: mount["name"] for mount in container(deployment)["volumeMounts"]}

@@ -1,6 +1,6 @@
 """Load test for a deployed `sqlrec serve` (locust is not a project dependency: pip install locust).
 
-    locust -f locustfile.py --host http://127.0.0.1:8000 --users 32 --spawn-rate 8
+    locust -f deploy/k8s/loadtest/locustfile.py --host http://127.0.0.1:8000 --users 32 --spawn-rate 8
 
 Ids to ask about, one per line, from files named by SQLREC_LOCUST_ITEMS and
 SQLREC_LOCUST_USERS (for example the output of
