@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 from sqlrec.errors import UserError
 from sqlrec.warehouse.markers import (
     FINISHED,
+    PUBLISH_STEP,
+    PUBLISHING_SUFFIX,
     STARTED,
     BuildMarker,
     BuildState,
@@ -163,6 +165,8 @@ class DuckDBWarehouse:
         """The state the markers beside the file describe. A database that is gone while markers
         say it was built is an error, not "nothing built"."""
         started, finished = self.read_build_marker(STARTED), self.read_build_marker(FINISHED)
+        if self.publication_never_replaced(started, finished):
+            started = None  # the served file is still the last finished build's, untouched
         if not self.path.exists():
             if started or finished:
                 raise FileNotFoundError(f"the DuckDB database {self.path} is gone (its build "
@@ -174,6 +178,16 @@ class DuckDBWarehouse:
         if self.wal_path.exists() and writer_of(self.path) is not None:
             return dataclasses.replace(state, writer_active=True)
         return state
+
+    def publication_never_replaced(self, started: BuildMarker | None,
+                                   finished: BuildMarker | None) -> bool:
+        """Whether the latest started marker is a publication that has not replaced the file:
+        its incoming copy still lies beside it (the replace renames that copy away), so the
+        file is byte for byte the last finished build. A publication killed there counts as
+        never started."""
+        return (started is not None and started.step == PUBLISH_STEP
+                and (finished is None or finished.version != started.version)
+                and self.path.with_name(self.path.name + PUBLISHING_SUFFIX).exists())
 
     @property
     def wal_path(self) -> Path:

@@ -31,6 +31,10 @@ from pathlib import Path
 STARTED, FINISHED = "started", "finished"
 MARKER_SUFFIXES = {STARTED: ".building", FINISHED: ".built"}
 TIME_FIELDS = {STARTED: "started_at", FINISHED: "built_at"}
+# A publication (sqlrec.kubeflow.publish) marks the served file started under this step, with
+# the file that will replace it complete beside it (<database>.publishing) until the replace.
+PUBLISH_STEP = "publish"
+PUBLISHING_SUFFIX = ".publishing"
 
 
 @dataclass(frozen=True)
