@@ -96,6 +96,9 @@ def write_marker_file(path: Path, marker: BuildMarker) -> Path:
     with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=path.name, suffix=".tmp",
                                      delete=False) as temporary:
         json.dump(content, temporary)
+    # a temporary file is 0600; the service may run as another user and must read it, as it
+    # reads the markers dbt writes (0644)
+    os.chmod(temporary.name, 0o644)
     os.replace(temporary.name, path)
     return path
 

@@ -163,3 +163,12 @@ def test_a_publication_killed_before_its_replace_counts_as_never_started(tmp_pat
     assert state.finished and state.version == "run-a"
     publish.publish(places, published(0.21, "run-c"))
     assert DuckDBWarehouse(database).build_state().version == "run-c"
+
+
+def test_the_markers_of_a_publication_are_readable_by_every_user(tmp_path):
+    """A service running under another uid reads them, as it reads dbt's (0644)."""
+    places = publish.resolve("duckdb", str(tmp_path / "served.duckdb"))
+    tiny_build(tmp_path / "served.candidate.duckdb", rows=2)
+    publish.publish(places, published(0.2, "run-a"))
+    for suffix in (".building", ".built"):
+        assert (tmp_path / f"served.duckdb{suffix}").stat().st_mode & 0o777 == 0o644
