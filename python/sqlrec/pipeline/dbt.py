@@ -56,6 +56,19 @@ def run_dbt(
     return completed
 
 
+def nodes_run_since(started: float) -> int | None:
+    """How many nodes the dbt run that wrote target/run_results.json at or after ``started``
+    (a time.time()) ran, or None when no such file was written (dbt failed before it)."""
+    folder = os.environ.get("DBT_TARGET_PATH") or project.project_dir() / "target"
+    path = Path(folder) / "run_results.json"
+    try:
+        if path.stat().st_mtime < started:
+            return None
+        return len(json.loads(path.read_text())["results"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 

@@ -201,3 +201,13 @@ def test_a_killed_refresh_takes_its_dbt_child_with_it_and_frees_the_lock_after(s
         for pid in [refresh.pid, *(dbt if "dbt" in locals() else [])]:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_a_selection_that_matches_nothing_fails_in_one_line(small_lake, capsys):
+    database = Path(os.environ["SQLREC_DUCKDB_PATH"])
+    assert cli.main(["build", "--lake", str(small_lake), "--select", "no_such_model"]) == 2
+    captured = capsys.readouterr()
+    assert "marked finished" not in captured.out
+    errors = captured.err.strip().splitlines()
+    assert len(errors) == 1 and "no_such_model" in errors[0] and "nothing" in errors[0], errors
+    assert not Path(f"{database}.built").exists()
