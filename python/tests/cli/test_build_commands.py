@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from sqlrec import cli
 from sqlrec.project import project_dir
 from sqlrec.recommend.params import AlsParams, PipelineParams, save_params
@@ -211,3 +213,12 @@ def test_a_selection_that_matches_nothing_fails_in_one_line(small_lake, capsys):
     errors = captured.err.strip().splitlines()
     assert len(errors) == 1 and "no_such_model" in errors[0] and "nothing" in errors[0], errors
     assert not Path(f"{database}.built").exists()
+
+
+def test_version_prints_the_installed_version(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"sqlrec {version('sqlrec')}"
