@@ -218,7 +218,8 @@ class DuckDBWarehouse:
             shutil.copyfile(self.path, copy)
             if has_wal:
                 shutil.copyfile(self.wal_path, copy.with_name(copy.name + ".wal"))
-            if self.file_signature() != before or (has_wal and writer_of(self.path)):
+            if self.file_signature() != before or (
+                    has_wal and writer_of(self.path) is not None):
                 raise ChangedWhileCopied(f"{self.path} changed while it was copied")
             if has_wal:
                 _fold_wal(copy)
