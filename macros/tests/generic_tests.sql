@@ -18,3 +18,21 @@
 {% test has_no_rows(model) %}
     select * from {{ model }}
 {% endtest %}
+
+
+{# The column never increases along order_by within each group_by group: fails on every row
+   greater than the row before it. #}
+{% test non_increasing_within(model, column_name, group_by, order_by) %}
+    select *
+    from (
+        select
+            {{ group_by }},
+            {{ order_by }},
+            {{ column_name }},
+            lag({{ column_name }}) over (
+                partition by {{ group_by }} order by {{ order_by }}
+            ) as previous_value
+        from {{ model }}
+    ) as ordered
+    where {{ column_name }} > previous_value
+{% endtest %}

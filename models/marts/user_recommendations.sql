@@ -10,7 +10,9 @@
     0, or without rows (a model not trained yet), takes no part. Max-scaling and weights that
     may be 0 are what keep the blend from falling below its best part (docs/design.md, "For
     you"). Never an item the user already interacted with, never an unavailable item (the
-    candidate models leave them out; popular_items holds only available items). -#}
+    candidate models leave them out; popular_items holds only available items).
+    Within a user, score never increases down the list: the popular fill of a user with
+    personalised items scores its popularity times half the user's lowest personalised score. -#}
 
 {%- set top_k = var('top_k') | int -%}
 {%- set weights = {
@@ -124,10 +126,13 @@ fill_needs as (
     select
         users.user_id,
         {{ top_k }} - coalesce(personalised.item_count, 0) as open_slots,
-        coalesce(skipped.item_count, 0) as skipped_popular
+        coalesce(skipped.item_count, 0) as skipped_popular,
+        {#- the fill scores below every personalised item (popularity is at most 1), so that
+            score never increases down the list; 1 for a user with none -#}
+        coalesce(personalised.lowest_score / 2, 1.0) as fill_scale
     from users
     left join (
-        select user_id, count(*) as item_count
+        select user_id, count(*) as item_count, min(score) as lowest_score
         from personalised_recommendations
         group by user_id
     ) as personalised
@@ -149,7 +154,7 @@ popular_candidates as (
         fill_needs.user_id,
         fill_needs.open_slots,
         popular_items.item_id,
-        popular_items.score,
+        popular_items.score * fill_needs.fill_scale as score,
         popular_items.rank as popular_rank
     from fill_needs
     inner join popular_items

@@ -26,10 +26,23 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sqlrec",
         description="SQL-first recommender: dbt models, an ALS step and an HTTP lookup service.",
     )
+    parser.add_argument("--version", action="version", version=f"sqlrec {_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add_command in COMMANDS:
         add_command(subparsers)
     return parser
+
+
+def _version() -> str:
+    """The installed distribution's version; the package's own where it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sqlrec")
+    except PackageNotFoundError:
+        from sqlrec import __version__
+
+        return __version__
 
 
 def main(argv: list[str] | None = None) -> int:

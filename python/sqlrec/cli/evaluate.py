@@ -4,7 +4,6 @@ search for the ALS parameters on a validation split)."""
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -96,7 +95,7 @@ def tune_command(args: argparse.Namespace) -> int:
     from sqlrec import project
     from sqlrec.evaluation.datasets import built_lake, load_events, sold_out_items
     from sqlrec.evaluation.tune import lake_record, tune, tuned_params
-    from sqlrec.recommend.params import save_params
+    from sqlrec.recommend.params import for_display, save_params
 
     events, dataset = load_events(movielens=args.movielens)
     sold_out = sold_out_items(movielens=args.movielens)
@@ -117,6 +116,6 @@ def tune_command(args: argparse.Namespace) -> int:
     print(f"sqlrec tune: best of {result.completed_trials} trials on {dataset}: validation "
           f"NDCG@10 {result.ndcg:.4f} (MAP@10 {result.map:.4f}); each part alone: {parts}"
           f"{dropped}")
-    print(f"sqlrec tune: saved to {path}: {json.dumps(params.dbt_vars)}")
+    print(f"sqlrec tune: saved to {path}: {for_display(params.dbt_vars)}")
     print("sqlrec tune: `sqlrec refresh` now builds, trains and serves with them")
     return 0

@@ -8,8 +8,12 @@ commands need nothing beyond sqlrec.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlrec.cli import options
@@ -61,6 +65,9 @@ def add_pipeline(subparsers: argparse._SubParsersAction) -> None:
                      "published run's (default %(default)s)")
     run.add_argument("--pipeline-root", type=Path, default=None,
                      help="kfp.local's outputs (default: local_outputs/ in the project)")
+    options.add(run, options.QUIET.with_help(
+        "the run's output (kfp.local's log and every task's lines) goes to a file under logs/ "
+        "in the project; one line says how the run ended and where that file is"))
     run.set_defaults(func=pipeline_run_command)
 
     schedule = actions.add_parser(
@@ -90,13 +97,58 @@ def pipeline_run_command(args: argparse.Namespace) -> int:
     pipeline = _kfp_pipeline()
     params, source = options.saved_params(args)
     started = time.perf_counter()
-    decision = pipeline.run_local(options.lake(args), params=json.loads(params.to_json()),
-                                  dbt_vars=options.dbt_vars(args),
-                                  max_ndcg_drop=args.max_ndcg_drop, device=args.device,
-                                  pipeline_root=args.pipeline_root)
+    log = _new_log() if args.quiet else None
+    with _output_to(log) if log else contextlib.nullcontext():
+        try:
+            decision = pipeline.run_local(
+                options.lake(args), params=json.loads(params.to_json()),
+                dbt_vars=options.dbt_vars(args), max_ndcg_drop=args.max_ndcg_drop,
+                device=args.device, pipeline_root=args.pipeline_root)
+        except UserError as error:
+            failure = error
+        else:
+            failure = None
+    where = f"; its log: {log}" if log else ""
+    if failure is not None:
+        raise UserError(f"{failure}{where}") from None
     print(f"sqlrec pipeline: local run finished in {time.perf_counter() - started:.0f} s "
-          f"(parameters from {source or 'the defaults'}); {decision}")
+          f"(parameters from {source or 'the defaults'}); {decision}{where}")
     return 0
+
+
+def _new_log() -> Path:
+    """A fresh file for a quiet run's output, beside dbt's own log (logs/ in the project)."""
+    import datetime as dt
+
+    from sqlrec import project
+
+    return project.project_dir() / "logs" / \
+        f"pipeline-run-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S-%f}.log"
+
+
+@contextlib.contextmanager
+def _output_to(path: Path) -> Iterator[None]:
+    """Send stdout and stderr to a file for the block, both Python's streams (kfp.local binds its
+    log handler to sys.stdout) and file descriptors 1 and 2 (its tasks' child processes write
+    to those)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    try:
+        with open(path, "a", buffering=1) as log, contextlib.redirect_stdout(log), \
+                contextlib.redirect_stderr(log):
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
+            try:
+                yield
+            finally:
+                log.flush()
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+    finally:
+        os.close(saved[0])
+        os.close(saved[1])
 
 
 def pipeline_schedule_command(args: argparse.Namespace) -> int:

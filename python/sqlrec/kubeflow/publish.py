@@ -10,9 +10,12 @@ The dbt hooks mark the candidate's builds, but the service watches the served wa
 **Publishing** makes the candidate the served build and is the only writer of the served
 warehouse: a "started" build marker (named by the pipeline run), then the tables, then the
 ``published_runs`` row, then the "finished" marker with the same name, which is what the
-service reloads on. On DuckDB the candidate file is copied beside the served file, the history
-of publications is written into the copy, and the copy is renamed over the served file (an
-atomic replace: the service's copy of the old file is never torn, see `reading_copy`). On Trino
+service reloads on. On DuckDB the candidate file is copied beside the served file
+(``<name>.publishing``), the history of publications is written into the copy, then comes the
+started marker, and the copy is renamed over the served file (an atomic replace: the service's
+copy of the old file is never torn, see `reading_copy`). While the copy lies there the served
+file is untouched, so a publication killed before its replace counts as never started (the
+reader sees the last finished build); the next run removes the copy (`clean_leftovers`). On Trino
 every table of the candidate schema is copied with ``create or replace table ... as select``.
 
 **The gate** publishes a run only when its NDCG@10 is not worse than the last published run's
@@ -35,7 +38,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlrec.errors import UserError
-from sqlrec.warehouse.markers import FINISHED, STARTED
+from sqlrec.warehouse.markers import (
+    FINISHED,
+    PUBLISH_STEP,
+    PUBLISHING_SUFFIX,
+    STARTED,
+    marker_file,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -45,7 +54,6 @@ if TYPE_CHECKING:
 PUBLISHED_RUNS_TABLE = "published_runs"
 CANDIDATE_SCHEMA_SUFFIX = "_candidate"
 DEFAULT_MAX_DROP = 0.05
-PUBLISH_STEP = "publish"  # the step the served warehouse's build markers name
 # bookkeeping of a warehouse itself, never copied from the candidate
 NOT_PUBLISHED = {PUBLISHED_RUNS_TABLE, "sqlrec_build_markers"}
 
@@ -194,20 +202,46 @@ def _publish_duckdb(candidate: Path, served: Path, target: str, record: Publishe
     DuckDBWarehouse(candidate, target=target).wait_until_free()
     _checkpoint(candidate)
     store = DuckDBWarehouse(served, target=target)
+    _clean_duckdb_leftovers(store)
     history = store.read_table(PUBLISHED_RUNS_TABLE) if store.table_exists(
         PUBLISHED_RUNS_TABLE) else None
-    # from here until the finished marker the service sees a build under way, and waits
-    store.write_build_marker(STARTED, step=PUBLISH_STEP, version=record.run_id)
-    incoming = served.with_name(served.name + ".publishing")
-    incoming.with_name(incoming.name + ".wal").unlink(missing_ok=True)
+    incoming = served.with_name(served.name + PUBLISHING_SUFFIX)
     shutil.copyfile(candidate, incoming)
     rows = record.to_table()
     if history is not None:
         rows = pa.concat_tables([history.cast(rows.schema), rows])
     DuckDBWarehouse(incoming, target=target).write_table(PUBLISHED_RUNS_TABLE, rows)
     _checkpoint(incoming)
+    # Marked started only once the incoming copy is complete: until the replace below renames it
+    # away, its presence tells readers that the served file is untouched (a publication killed
+    # here counts as never started, see DuckDBWarehouse.build_state).
+    store.write_build_marker(STARTED, step=PUBLISH_STEP, version=record.run_id)
     os.replace(incoming, served)
     store.write_build_marker(FINISHED, step=PUBLISH_STEP, version=record.run_id)
+
+
+def clean_leftovers(places: Warehouses) -> None:
+    """Remove what a publication killed before its replace left beside the served DuckDB file
+    (the incoming copy, its log) and put the started marker back to the last finished build,
+    which the served file still holds. Every run does this first; a no-op on Trino."""
+    if places.engine == "duckdb":
+        from sqlrec.warehouse.duckdb import DuckDBWarehouse
+
+        _clean_duckdb_leftovers(DuckDBWarehouse(Path(places.served), target=places.target))
+
+
+def _clean_duckdb_leftovers(store) -> None:
+    incoming = store.path.with_name(store.path.name + PUBLISHING_SUFFIX)
+    started, finished = store.read_build_marker(STARTED), store.read_build_marker(FINISHED)
+    # the marker first: killed between the two steps, the copy alone is left, which is harmless
+    if store.publication_never_replaced(started, finished):
+        if finished is None:
+            marker_file(store.path, STARTED).unlink(missing_ok=True)
+        else:
+            store.write_build_marker(STARTED, step=finished.step, at=finished.at,
+                                     version=finished.version)
+    incoming.with_name(incoming.name + ".wal").unlink(missing_ok=True)
+    incoming.unlink(missing_ok=True)
 
 
 def candidate_tables(store: Warehouse, catalog: str, schema: str) -> list[str]:

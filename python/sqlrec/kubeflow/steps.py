@@ -114,6 +114,7 @@ def gate_step(target: str, warehouse: str, ndcg_at_10: float, max_drop: float
     """Whether the run may be published (`publish.decide` against the served warehouse's last
     published run), and why."""
     places = publish.resolve(target, warehouse)
+    publish.clean_leftovers(places)  # of a publication killed in an earlier run
     with places.active("served") as served:
         last = publish.last_published(served)
     return publish.decide(ndcg_at_10, last, max_drop)

@@ -4,6 +4,7 @@ models that read the ALS tables (the blend in user_recommendations)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlrec import project, warehouse
 from sqlrec.data.lake import has_event_files
 from sqlrec.errors import UserError, did_you_mean
-from sqlrec.pipeline.dbt import run_dbt
+from sqlrec.pipeline.dbt import nodes_run_since, run_dbt
 
 if TYPE_CHECKING:
     from sqlrec.recommend.params import PipelineParams
@@ -51,8 +52,13 @@ def build(lake_dir: Path, *, full_refresh: bool = False, extra_vars: dict | None
         command += ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
     # one line naming the holder, rather than dbt's page of tracebacks, when the file is taken
     (store or warehouse.connect(target)).wait_until_free()
+    started = time.time()
     run_dbt(command, dbt_vars={**project.lake_vars(lake_dir), **(extra_vars or {})},
             target=target, quiet=quiet, env_overrides=env_overrides)
+    # dbt exits 0 when a selection matches nothing ("Nothing to do"): for us that is a mistake
+    if select and nodes_run_since(started) == 0:
+        raise UserError(f"--select {select} matches no dbt node: nothing was built, and "
+                        "nothing new is marked finished")
 
 
 def check_var_names(dbt_vars: dict[str, Any]) -> None:

@@ -56,6 +56,19 @@ def run_dbt(
     return completed
 
 
+def nodes_run_since(started: float) -> int | None:
+    """How many nodes the dbt run that wrote target/run_results.json at or after ``started``
+    (a time.time()) ran, or None when no such file was written (dbt failed before it)."""
+    folder = os.environ.get("DBT_TARGET_PATH") or project.project_dir() / "target"
+    path = Path(folder) / "run_results.json"
+    try:
+        if path.stat().st_mtime < started:
+            return None
+        return len(json.loads(path.read_text())["results"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
@@ -64,8 +77,16 @@ def _run_forwarding_signals(args: list[str], *, cwd: Path, capture: bool,
     """Run dbt as a child in a process group of its own, and pass it SIGTERM and SIGINT: killing
     `sqlrec build` by its PID then stops dbt too (dbt ends its run, no build is marked finished)
     instead of leaving it running without us, holding the DuckDB file. Its own group keeps a
-    terminal's Ctrl-C from reaching dbt twice."""
+    terminal's Ctrl-C from reaching dbt twice.
+
+    A SIGKILL runs no handler: on Linux the kernel sends dbt SIGTERM when we die
+    (PR_SET_PDEATHSIG), and dbt inherits the refresh lock we hold (`lock.held_descriptors`), so
+    that lock stays taken until dbt is gone too."""
+    from sqlrec.pipeline import lock
+
     process = subprocess.Popen(args, cwd=cwd, env=env, text=True, process_group=0,
+                               preexec_fn=_dies_with_parent(),
+                               pass_fds=lock.held_descriptors(),
                                stdout=subprocess.PIPE if capture else None,
                                stderr=subprocess.STDOUT if capture else None)
     received: list[int] = []
@@ -87,6 +108,30 @@ def _run_forwarding_signals(args: list[str], *, cwd: Path, capture: bool,
         raise UserError(f"stopped by {name}; dbt was stopped too (exit {process.returncode}), "
                         "and its build is not marked finished")
     return subprocess.CompletedProcess(args, process.returncode, stdout, None)
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _dies_with_parent():
+    """A preexec_fn that has the kernel send the child SIGTERM when this process dies, or None
+    where that cannot be asked (not Linux). libc is looked up here, before the fork."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def ask() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # we died before the request took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return ask
 
 
 def failure_summary(output: str, lines: int = 40) -> str:

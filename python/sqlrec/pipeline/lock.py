@@ -5,6 +5,10 @@ that finds the lock taken gives up at once (it never queues behind the first, so
 cannot pile up runs behind it) and says which process holds it. The kernel releases the lock
 when the holder exits, however it exits, so a killed refresh leaves nothing to clean up: the
 file stays, the lock does not. The file holds the holder's PID and start time, for the message.
+
+The children a holder starts to do its work (dbt, `sqlrec.pipeline.dbt`) inherit the lock's
+descriptor (`held_descriptors`): the lock is released only when the last of them exits, so a
+refresh killed while its dbt still writes cannot let a second refresh start beside that dbt.
 """
 
 from __future__ import annotations
@@ -21,6 +25,14 @@ from sqlrec.errors import UserError
 # the exit code of a refresh that found another one running (cron wrappers can tell it apart
 # from a failure, which exits 2)
 ALREADY_RUNNING_EXIT = 3
+
+
+# descriptors of the locks this process holds now, for its children to inherit
+_held: set[int] = set()
+
+
+def held_descriptors() -> tuple[int, ...]:
+    return tuple(sorted(_held))
 
 
 class AlreadyRunning(UserError):
@@ -55,6 +67,8 @@ def exclusive(path: Path, what: str = "sqlrec refresh") -> Iterator[Path]:
         started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         os.ftruncate(handle, 0)
         os.pwrite(handle, f"PID {os.getpid()}, started {started}".encode(), 0)
+        _held.add(handle)
         yield path
     finally:
-        os.close(handle)  # closing the descriptor releases the lock
+        _held.discard(handle)
+        os.close(handle)  # closing the last descriptor (children's too) releases the lock

@@ -256,3 +256,17 @@ def save_params(params: PipelineParams, path: Path | None = None) -> Path:
 def provenance(source: Path | None) -> dict[str, str | None]:
     """Where the parameters came from, as a training run records it (in its params JSON)."""
     return {"params_file": str(source) if source else None}
+
+
+def for_display(values: dict[str, Any]) -> str:
+    """Parameters as JSON for a person to read: floats to 6 significant digits (2e-4 x 629,398
+    scores is 125.87960000000001 in float arithmetic; 125.8796 is what was meant). What is
+    stored (model_runs, the parameters file) keeps the exact values."""
+    def rounded(value: Any) -> Any:
+        if isinstance(value, float):
+            return float(f"{value:.6g}")
+        if isinstance(value, dict):
+            return {key: rounded(item) for key, item in value.items()}
+        return value
+
+    return json.dumps(rounded(values))

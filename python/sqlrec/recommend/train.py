@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from sqlrec.errors import UserError
 from sqlrec.recommend import als
 from sqlrec.recommend.matrix import SCORES_TABLE, InteractionMatrix, interaction_matrix
+from sqlrec.recommend.params import for_display
 
 if TYPE_CHECKING:
     import numpy as np
@@ -152,7 +153,7 @@ def train(store: Warehouse, params: AlsParams, *, device: str = "auto", k: int =
     params = params.resolved(data.nnz)
     if show_progress:
         print(f"sqlrec train: {users:,} users x {items:,} items, {data.nnz:,} scores; "
-              f"ALS on the {device.upper()} with {json.dumps(params.model_params())}")
+              f"ALS on the {device.upper()} with {for_display(params.model_params())}")
     fit_started = time.perf_counter()
     model = als.fit(data.matrix, params, device=device, show_progress=show_progress,
                     num_threads=num_threads)

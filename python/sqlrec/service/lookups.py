@@ -78,8 +78,9 @@ def recommendations(snapshot: Snapshot, user_id: str, k: int, *, category: str |
     similarity rows, each listed item weighing the same, scaled so that the best scores 1 (the
     best of the items the session may bring: available, neither viewed nor known to the user
     already; ties by item id). When filters leave fewer than k, popular items of the category (or
-    overall) fill the list. Each item says where it came from in `source`; `rank` is its position
-    in this answer.
+    overall) fill the list, scored below everything before them (popularity times half the
+    lowest score so far, as the table's own fill). Each item says where it came from in
+    `source`; `rank` is its position in this answer.
     """
     rows = snapshot.recommendations.index.get(user_id)
     known_user = rows is not None
@@ -148,15 +149,19 @@ def _pick(snapshot: Snapshot, user_id: str, rows: tuple[int, int] | None, k: int
         popular = snapshot.popular.index.get(category)
         if popular is not None:
             taken.update(known)
+            # the fill scores below everything picked before it, as in user_recommendations:
+            # popularity (at most 1) times half the lowest score so far
+            scale = min(picked[1::4]) / 2 if picked else 1.0
             _fill(picked, limit, snapshot.popular, *popular, taken, category_code,
-                  category_codes, ids_json)
+                  category_codes, ids_json, scale=scale)
     return picked
 
 
 def _fill(picked: list, limit: int, lists: RankedLists, start: int, stop: int, taken: set[int],
-          category_code: int | None, category_codes, ids_json: list[str]) -> None:
+          category_code: int | None, category_codes, ids_json: list[str], *,
+          scale: float = 1.0) -> None:
     """Rows [start, stop) of the lists in order into `picked`, but for taken items and other
-    categories, until it holds `limit` values."""
+    categories, until it holds `limit` values; their scores times `scale`."""
     if len(picked) >= limit:
         return
     sources_json = lists.sources_json
@@ -168,7 +173,7 @@ def _fill(picked: list, limit: int, lists: RankedLists, start: int, stop: int, t
                              and category_codes[code] != category_code):
             continue
         taken.add(code)
-        picked += (ids_json[code], score, sources_json[source],
+        picked += (ids_json[code], score * scale if scale != 1.0 else score, sources_json[source],
                    ids_json[reason] if reason >= 0 else "null")
         if len(picked) == limit:
             return

@@ -35,7 +35,8 @@ class SimilarItems(BaseModel):
 
 class Recommendation(BaseModel):
     item_id: str
-    score: float = Field(description="comparable within one source only")
+    score: float = Field(description="comparable within one source; popular items that fill "
+                         "a list score below every item before them")
     rank: int = Field(ge=1, description="position in this answer")
     source: str = Field(
         description="where the item comes from: 'item_similarity', 'als' or 'ease' (the batch "

@@ -11,8 +11,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import fcntl
+import os
 import re
 import shutil
+import struct
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -22,6 +26,8 @@ from typing import TYPE_CHECKING
 from sqlrec.errors import UserError
 from sqlrec.warehouse.markers import (
     FINISHED,
+    PUBLISH_STEP,
+    PUBLISHING_SUFFIX,
     STARTED,
     BuildMarker,
     BuildState,
@@ -159,38 +165,75 @@ class DuckDBWarehouse:
         """The state the markers beside the file describe. A database that is gone while markers
         say it was built is an error, not "nothing built"."""
         started, finished = self.read_build_marker(STARTED), self.read_build_marker(FINISHED)
+        if self.publication_never_replaced(started, finished):
+            started = None  # the served file is still the last finished build's, untouched
         if not self.path.exists():
             if started or finished:
                 raise FileNotFoundError(f"the DuckDB database {self.path} is gone (its build "
                                         "markers are still there)")
             return state_from_markers(None, None)
         state = state_from_markers(started, finished)
-        # a write-ahead log beside the file: a writer is at work (or died; the next opens it)
-        if self.path.with_name(self.path.name + ".wal").exists():
+        # a write-ahead log that a live process holds: a writer is at work. One whose writer
+        # died (a killed `sqlrec train`) holds committed writes only, and is read with the file.
+        if self.wal_path.exists() and writer_of(self.path) is not None:
             return dataclasses.replace(state, writer_active=True)
         return state
 
+    def publication_never_replaced(self, started: BuildMarker | None,
+                                   finished: BuildMarker | None) -> bool:
+        """Whether the latest started marker is a publication that has not replaced the file:
+        its incoming copy still lies beside it (the replace renames that copy away), so the
+        file is byte for byte the last finished build. A publication killed there counts as
+        never started."""
+        return (started is not None and started.step == PUBLISH_STEP
+                and (finished is None or finished.version != started.version)
+                and self.path.with_name(self.path.name + PUBLISHING_SUFFIX).exists())
+
+    @property
+    def wal_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".wal")
+
     def file_signature(self) -> tuple:
         stat = self.path.stat()
-        return (stat.st_mtime_ns, stat.st_size,
+        return (stat.st_mtime_ns, stat.st_size, _stat_of(self.wal_path),
                 marker_file(self.path, STARTED).exists() and self.read_build_marker(STARTED))
 
     @contextlib.contextmanager
     def reading_copy(self) -> Iterator[DuckDBWarehouse]:
         """A private copy of the database to read: the copy holds no lock on the original, so a
         build or `sqlrec train` can start while it is read. The copy is made only while no
-        writer works, and raises ChangedWhileCopied if the file changed while it was copied."""
+        writer works, and raises ChangedWhileCopied if the file changed while it was copied.
+
+        A write-ahead log left by a writer that died is copied with the file and folded into
+        the copy (DuckDB replays it): it holds only committed writes, and the file alone may
+        lack some of the finished build. A log whose writer still holds the file is not read:
+        WriterAtWork names that process."""
         before = self.file_signature()
         folder = Path(tempfile.mkdtemp(prefix="sqlrec-snapshot-"))
         try:
             copy = folder / self.path.name
+            has_wal = before[2] is not None
+            if has_wal:
+                self._refuse_live_writer()
             shutil.copyfile(self.path, copy)
-            if self.file_signature() != before or self.build_state().writer_active:
+            if has_wal:
+                shutil.copyfile(self.wal_path, copy.with_name(copy.name + ".wal"))
+            if self.file_signature() != before or (
+                    has_wal and writer_of(self.path) is not None):
                 raise ChangedWhileCopied(f"{self.path} changed while it was copied")
+            if has_wal:
+                _fold_wal(copy)
             yield DuckDBWarehouse(copy, self.schema, target=self.target,
                                   lock_timeout_s=self.lock_timeout_s)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+
+    def _refuse_live_writer(self) -> None:
+        pid = writer_of(self.path)
+        if pid is not None:
+            raise WriterAtWork(
+                f"{self.path} is being written by PID {pid} (its write-ahead log "
+                f"{self.wal_path.name} is not folded in yet); it is read once that process ends")
 
     def not_built_message(self) -> str:
         return (f"nothing built yet for target {self.target!r} (no DuckDB database at "
@@ -199,3 +242,50 @@ class DuckDBWarehouse:
 
 class ChangedWhileCopied(RuntimeError):
     """The database changed while a copy of it was made: the copy may mix two states."""
+
+
+class WriterAtWork(RuntimeError):
+    """A live process writes the database: its write-ahead log is not a finished state."""
+
+
+def writer_of(database: Path) -> int | None:
+    """The PID of another process holding DuckDB's write lock on the file, or None (0 where the
+    platform does not say). Asked of the kernel (F_GETLK), never by taking the lock: the service
+    must not hold a lock a build needs. (Closing this descriptor drops POSIX locks that this
+    process holds on the file; the service holds none, it reads copies.)"""
+    try:
+        handle = os.open(database, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        if sys.platform != "linux":
+            try:
+                os.lockf(handle, os.F_TEST, 0)
+            except OSError:
+                return 0
+            return None
+        # struct flock on Linux: l_type, l_whence, l_start, l_len, l_pid (64-bit off_t);
+        # asking for a read lock reports only a conflicting write lock, DuckDB's writer's
+        query = struct.pack("hhqqi4x", fcntl.F_RDLCK, os.SEEK_SET, 0, 0, 0)
+        lock_type, _, _, _, pid = struct.unpack(
+            "hhqqi4x", fcntl.fcntl(handle, fcntl.F_GETLK, query))
+        return None if lock_type == fcntl.F_UNLCK else pid
+    finally:
+        os.close(handle)
+
+
+def _stat_of(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _fold_wal(database: Path) -> None:
+    """Replay a private copy's write-ahead log into it once (a checkpoint), rather than on every
+    read-only connection the snapshot opens."""
+    import duckdb
+
+    with duckdb.connect(str(database)) as connection:
+        connection.execute("checkpoint")

@@ -31,6 +31,10 @@ from pathlib import Path
 STARTED, FINISHED = "started", "finished"
 MARKER_SUFFIXES = {STARTED: ".building", FINISHED: ".built"}
 TIME_FIELDS = {STARTED: "started_at", FINISHED: "built_at"}
+# A publication (sqlrec.kubeflow.publish) marks the served file started under this step, with
+# the file that will replace it complete beside it (<database>.publishing) until the replace.
+PUBLISH_STEP = "publish"
+PUBLISHING_SUFFIX = ".publishing"
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,9 @@ def write_marker_file(path: Path, marker: BuildMarker) -> Path:
     with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=path.name, suffix=".tmp",
                                      delete=False) as temporary:
         json.dump(content, temporary)
+    # a temporary file is 0600; the service may run as another user and must read it, as it
+    # reads the markers dbt writes (0644)
+    os.chmod(temporary.name, 0o644)
     os.replace(temporary.name, path)
     return path
 

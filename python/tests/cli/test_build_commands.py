@@ -203,3 +203,77 @@ def test_a_held_database_is_one_line_naming_the_holder(small_lake, tmp_path, mon
         holder.wait()
     errors = capsys.readouterr().err.strip().splitlines()
     assert len(errors) == 2 and all(f"in use by PID {holder.pid}" in line for line in errors)
+
+
+def alive(pid: int) -> bool:
+    """Whether any thread of a process still runs. Its main thread may already be a zombie
+    while the others exit (and hold its files, locks included, until the last one is done)."""
+    states = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            states.append((task / "stat").read_text().rsplit(")", 1)[1].split()[0])
+        except OSError:
+            continue
+    return any(state not in ("Z", "X") for state in states)
+
+
+def test_a_killed_refresh_takes_its_dbt_child_with_it_and_frees_the_lock_after(small_lake,
+                                                                               tmp_path):
+    """SIGKILL of `sqlrec refresh` (no handler runs) while dbt builds: dbt dies with it, and the
+    refresh lock is never free while that dbt still runs (a second refresh must not start
+    beside it)."""
+    from sqlrec.pipeline import lock
+
+    database = tmp_path / "sqlrec.duckdb"
+    lock_file = database.with_name("sqlrec.duckdb.refresh.lock")
+    env = {**os.environ, "SQLREC_DUCKDB_PATH": str(database)}
+    refresh = subprocess.Popen([str(Path(sys.executable).parent / "sqlrec"), "refresh", "--lake",
+                                str(small_lake), "--quiet", "--model", "als"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    try:
+        while not (dbt := children_of(refresh.pid)) or not Path(f"{database}.building").exists():
+            assert time.monotonic() < deadline and refresh.poll() is None, "dbt never started"
+            time.sleep(0.05)
+        refresh.kill()
+        refresh.wait()
+        deadline = time.monotonic() + 30
+        while True:
+            dbt_alive = alive(dbt[0])
+            try:
+                with lock.exclusive(lock_file):
+                    # dbt's last thread frees the lock on its way out: a moment to finish
+                    exiting = time.monotonic() + 2
+                    while alive(dbt[0]):
+                        assert time.monotonic() < exiting, \
+                            "the lock was free while the orphaned dbt ran"
+                        time.sleep(0.01)
+                break
+            except lock.AlreadyRunning:
+                assert dbt_alive or alive(dbt[0]), "the lock is held by nobody"
+            assert time.monotonic() < deadline, "dbt outlived its refresh"
+            time.sleep(0.05)
+        assert not alive(dbt[0])
+    finally:
+        for pid in [refresh.pid, *(dbt if "dbt" in locals() else [])]:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_a_selection_that_matches_nothing_fails_in_one_line(small_lake, capsys):
+    database = Path(os.environ["SQLREC_DUCKDB_PATH"])
+    assert cli.main(["build", "--lake", str(small_lake), "--select", "no_such_model"]) == 2
+    captured = capsys.readouterr()
+    assert "marked finished" not in captured.out
+    errors = captured.err.strip().splitlines()
+    assert len(errors) == 1 and "no_such_model" in errors[0] and "nothing" in errors[0], errors
+    assert not Path(f"{database}.built").exists()
+
+
+def test_version_prints_the_installed_version(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"sqlrec {version('sqlrec')}"

@@ -137,3 +137,61 @@ def test_the_runs_say_what_the_gate_decided(two_runs):
     assert second_task == "keep-serving"
     assert second_reason.startswith("not published: NDCG@10 ")
     assert "keep serving" in second_reason
+
+
+def noisy_run(lake, **_kwargs) -> str:
+    """Stands in for kfp.local's run: its tasks write from child processes, it prints their
+    lines again, and logs through a handler it binds to sys.stdout for the run."""
+    import logging
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-c", "import sys\nfor n in range(300): print('{\"executor\":"
+                    " %d}' % n)\nprint('a child error line', file=sys.stderr)"], check=True)
+    print("a task's output line")
+    logger = logging.getLogger("kfp-like")
+    handler = logging.StreamHandler(sys.stdout)
+    logger.addHandler(handler)
+    try:
+        logger.warning("kfp's own log line")
+    finally:
+        logger.removeHandler(handler)
+    return "published: no run was published before"
+
+
+def test_quiet_puts_the_runs_output_in_a_log_and_prints_one_line(small_lake, tmp_path,
+                                                                  monkeypatch, capfd):
+    from sqlrec.kubeflow import pipeline
+
+    monkeypatch.setattr(pipeline, "run_local", noisy_run)
+    assert cli.main(["pipeline", "run", "--local", "--quiet", "--lake", str(small_lake),
+                     "--pipeline-root", str(tmp_path / "outputs")]) == 0
+    out, err = capfd.readouterr()
+    assert err == "" and len(out.strip().splitlines()) == 1, out
+    assert "published: no run was published before" in out
+    log = Path(out.strip().rsplit("its log: ", 1)[1])
+    try:
+        text = log.read_text()
+        assert '{"executor": 299}' in text and "a task's output line" in text
+        assert "kfp's own log line" in text and "a child error line" in text
+    finally:
+        log.unlink()
+
+
+def test_quiet_names_the_log_when_the_run_fails(small_lake, tmp_path, monkeypatch, capfd):
+    from sqlrec.errors import UserError
+    from sqlrec.kubeflow import pipeline
+
+    def failing_run(lake, **kwargs):
+        noisy_run(lake)
+        raise UserError("task 'train' failed")
+
+    monkeypatch.setattr(pipeline, "run_local", failing_run)
+    assert cli.main(["pipeline", "run", "--local", "--quiet", "--lake", str(small_lake),
+                     "--pipeline-root", str(tmp_path / "outputs")]) == 2
+    out, err = capfd.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1, err
+    assert "task 'train' failed" in err and "its log: " in err
+    log = Path(err.strip().rsplit("its log: ", 1)[1])
+    assert '{"executor": 299}' in log.read_text()
+    log.unlink()

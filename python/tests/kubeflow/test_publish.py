@@ -4,6 +4,9 @@ service sees it."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -114,3 +117,61 @@ def test_publishing_without_a_candidate_says_so_and_touches_nothing(tmp_path):
     with pytest.raises(UserError, match="no candidate database"):
         publish.publish(places, published(0.2))
     assert list(tmp_path.iterdir()) == []
+
+
+class Killed(BaseException):
+    """Stands for a SIGKILL at one point of a publication: nothing after it runs."""
+
+
+@pytest.mark.parametrize("dies_in", ["copy", "checkpoint", "replace"])
+def test_a_publication_killed_before_its_replace_counts_as_never_started(tmp_path, monkeypatch,
+                                                                         dies_in):
+    """A publish killed at any point before the served file is replaced leaves it byte-identical
+    and still served as the last finished build; the next run removes what it left."""
+    database = tmp_path / "served.duckdb"
+    places = publish.resolve("duckdb", str(database))
+    tiny_build(tmp_path / "served.candidate.duckdb", rows=2)
+    publish.publish(places, published(0.2, "run-a"))
+    before = database.read_bytes()
+
+    def dying(real, when):
+        def call(*args, **kwargs):
+            if when(*args):
+                raise Killed
+            return real(*args, **kwargs)
+        return call
+
+    with monkeypatch.context() as patch:
+        if dies_in == "copy":  # copying the candidate beside the served file
+            patch.setattr(shutil, "copyfile", dying(shutil.copyfile, lambda *_: True))
+        elif dies_in == "checkpoint":  # of the copy, once the history is written into it
+            patch.setattr(publish, "_checkpoint", dying(
+                publish._checkpoint, lambda path: path.name.endswith(".publishing")))
+        else:  # the moment before the copy replaces the served file
+            patch.setattr(os, "replace", dying(os.replace, lambda _, to: Path(to) == database))
+        tiny_build(tmp_path / "served.candidate.duckdb", rows=5)
+        with pytest.raises(Killed):
+            publish.publish(places, published(0.21, "run-b"))
+    assert database.read_bytes() == before
+    state = DuckDBWarehouse(database).build_state()
+    assert state.finished and state.version == "run-a", state.waiting_for
+
+    # the next run's gate step (every run has one, published or not) cleans up
+    from sqlrec.kubeflow import steps
+
+    assert steps.gate_step("duckdb", str(database), 0.21, 0.05)[0] is True
+    assert sorted(path.name for path in tmp_path.glob("served.duckdb*")) == [
+        "served.duckdb", "served.duckdb.building", "served.duckdb.built"]
+    state = DuckDBWarehouse(database).build_state()
+    assert state.finished and state.version == "run-a"
+    publish.publish(places, published(0.21, "run-c"))
+    assert DuckDBWarehouse(database).build_state().version == "run-c"
+
+
+def test_the_markers_of_a_publication_are_readable_by_every_user(tmp_path):
+    """A service running under another uid reads them, as it reads dbt's (0644)."""
+    places = publish.resolve("duckdb", str(tmp_path / "served.duckdb"))
+    tiny_build(tmp_path / "served.candidate.duckdb", rows=2)
+    publish.publish(places, published(0.2, "run-a"))
+    for suffix in (".building", ".built"):
+        assert (tmp_path / f"served.duckdb{suffix}").stat().st_mode & 0o777 == 0o644

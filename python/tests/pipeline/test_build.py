@@ -208,3 +208,37 @@ def test_dbt_itself_names_a_missing_events_path(tmp_path):
                 dbt_vars={"events_path": missing_glob}, quiet=True)
     assert f"No event files match events_path '{missing_glob}'" in str(failure.value)
     assert "Traceback" not in str(failure.value)
+
+
+def test_the_popular_fill_scores_below_every_personalised_item(tmp_path, monkeypatch):
+    """Down a user's list the score never increases, so a client sorting by score keeps the
+    list's order: a user's popular fill scores its popularity times half the user's lowest
+    personalised score. u3 holds 10 only and gets 11 and 13 (10's neighbours, 13 the weaker);
+    12, the most popular item, fills after them. u4 has no neighbours: popularity as it is."""
+    from sqlrec.data.lake import write_lake
+
+    from helpers import T0, events_frame
+
+    held = {"u1": ["10", "11", "13"], "u2": ["10", "11"], "u3": ["10"],
+            **{f"u{n}": ["12"] for n in range(4, 9)}}
+    write_lake(events_frame([(user, item, "view", T0 + pd.Timedelta(minutes=n))
+                             for user, items in held.items() for n, item in enumerate(items)]),
+               tmp_path / "lake")
+    database = tmp_path / "sqlrec.duckdb"
+    build_into(database, tmp_path / "lake", monkeypatch, extra_vars={"min_common_users": 1})
+
+    popularity = {item: score for item, score in duckdb.connect(str(database), read_only=True)
+                  .execute("select item_id, score from popular_items where scope = 'global'")
+                  .fetchall()}
+    rows = read_table(database, "user_recommendations", "user_id, rank")
+    u3 = rows[rows["user_id"] == "u3"]
+    assert u3[["item_id", "source"]].values.tolist() == [
+        ["11", "item_similarity"], ["13", "item_similarity"], ["12", "popular"]]
+    lowest = u3["score"].iloc[1]
+    assert lowest < popularity["12"] == 1.0  # the case: raw popularity would rank above 13
+    assert u3["score"].iloc[2] == pytest.approx(popularity["12"] * lowest / 2, rel=1e-12)
+    u4 = rows[rows["user_id"] == "u4"]
+    assert u4["score"].tolist() == pytest.approx(
+        [popularity[item] for item in u4["item_id"]], rel=1e-12)
+    for _, ranked in rows.groupby("user_id"):
+        assert (ranked["score"].diff().dropna() <= 0).all(), ranked

@@ -96,3 +96,20 @@ def test_model_runs_columns_keep_their_types_across_appends(tmp_path):
         ("fit_seconds", "DOUBLE"), ("seconds_per_iteration", "DOUBLE"), ("seconds", "DOUBLE"),
         ("metrics", "VARCHAR")]
     assert metrics == [(None,), (None,)]  # only an evaluation scores a run
+
+
+def test_the_parameters_shown_are_rounded_for_display(tmp_path, capsys):
+    """regularization = 2e-4 per score: with 24 scores 0.0048, which float arithmetic makes
+    0.0048000000000000004; the line says 0.0048, the model_runs row keeps the exact value."""
+    import dataclasses
+
+    assert 2e-4 * 24 != 0.0048  # the premise
+    store = warehouse_with_scores(tmp_path / "w.duckdb", checkerboard_scores())
+    params = dataclasses.replace(SMALL, regularization=None, iterations=1)
+    train(store, params, device="cpu", k=2, show_progress=True)
+    printed = capsys.readouterr().out
+    assert '"regularization": 0.0048,' in printed or '"regularization": 0.0048}' in printed
+    assert "0.0048000000000000004" not in printed
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as connection:
+        stored = json.loads(connection.sql("select params from model_runs").fetchall()[0][0])
+    assert stored["regularization"] == 2e-4 * 24

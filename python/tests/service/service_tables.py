@@ -71,15 +71,18 @@ def category_of(database: Path) -> dict[str, str | None]:
 def fill(rows: list[tuple], k: int, *, skip: set[str], then: list[tuple] = (),
          then_skip: set[str] = frozenset()) -> list[tuple]:
     """The documented rule: rows in order, skipping taken items, then the fill rows, skipping
-    taken and `then_skip` items, until k."""
+    taken and `then_skip` items, until k; the fill's scores times half the lowest score of the
+    rows before it (when there are any)."""
     picked, taken = [], set(skip)
     for item, score, source in rows:
         if len(picked) < k and item not in taken:
             picked.append((item, score, source))
             taken.add(item)
+    # the fill scores below what comes before it: popularity times half the lowest score
+    scale = min(score for _, score, _ in picked) / 2 if picked else 1.0
     for item, score, source in then:
         if len(picked) < k and item not in taken and item not in then_skip:
-            picked.append((item, score, source))
+            picked.append((item, score * scale, source))
             taken.add(item)
     return picked
 

@@ -144,3 +144,19 @@ def test_recent_items_put_their_neighbours_first(client, service_database, probe
     assert response.json()["known_user"] is known
     assert actual[0][1] == 1.0 and actual[0][2] == "recent_items"
     assert_same_items(actual, expected)
+
+
+def test_a_filtered_answer_never_scores_its_fill_above_what_comes_before(client, probes):
+    """The issue's case: with a category filter the user's rows run out and popular items of
+    the category fill the answer; a client sorting by score must keep the answer's order."""
+    rises, filled = [], 0
+    for user_id in probes["users"]:
+        for category in probes["categories"]:
+            actual = items_of(client.get(f"/users/{user_id}/recommendations",
+                                         params={"k": 15, "category": category}))
+            scores = [score for _, score, _ in actual]
+            rises += [(user_id, category, rank) for rank, (before, score)
+                      in enumerate(zip(scores[:-1], scores[1:], strict=True), start=2)
+                      if score > before]
+            filled += any(source == "popular" for _, _, source in actual)
+    assert filled > 0 and rises == []

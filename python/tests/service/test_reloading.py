@@ -232,3 +232,44 @@ def test_reload_under_concurrent_requests_never_fails_nor_mixes(service_database
 
     assert failures == []
     assert sum(answered) > 50 and source.loads >= 10
+
+
+def write_and_die(database: Path, statement: str) -> None:
+    """What a `sqlrec train` killed mid-write leaves: a committed write in the write-ahead log,
+    never folded into the file (the process is SIGKILLed before DuckDB checkpoints)."""
+    subprocess.run(
+        [sys.executable, "-c", "import duckdb, os, signal, sys; c = duckdb.connect(sys.argv[1]); "
+         "c.execute(sys.argv[2]); os.kill(os.getpid(), signal.SIGKILL)",
+         str(database), statement], check=False)
+    assert database.with_name(database.name + ".wal").exists()
+
+
+def test_a_write_ahead_log_left_by_a_killed_writer_does_not_stop_the_service(database_copy,
+                                                                              probes):
+    """A killed `sqlrec train` leaves <database>.wal; the finished build is still served, with
+    the log's committed writes (DuckDB replays it into the service's copy)."""
+    write_and_die(database_copy, "create table als_scratch as select range as x from range(10)")
+    store = SnapshotStore(WarehouseSource(), interval_s=0)
+    assert store.poll_once() is True, store.last_error
+    assert store.current.info.version == warehouse.connect().read_build_marker().version
+    with TestClient(create_app(ServiceSettings(reload_interval_s=0), store=store)) as client:
+        assert client.get("/healthz").json()["status"] == "ok"
+        user = probes["users"][0]
+        assert client.get(f"/users/{user}/recommendations").status_code == 200
+
+
+def test_a_write_ahead_log_of_a_live_writer_is_named(database_copy):
+    """While a process holds the file with uncheckpointed writes, the reload waits and says so."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+         "c.execute('create table als_scratch as select 1 as x'); print('held', flush=True); "
+         "time.sleep(20)", str(database_copy)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        store = SnapshotStore(WarehouseSource(), interval_s=0)
+        assert store.poll_once() is False and store.current is None
+        message = store.last_error.message
+        assert f"PID {holder.pid}" in message and "write-ahead log" in message
+    finally:
+        holder.kill()
+        holder.wait()
