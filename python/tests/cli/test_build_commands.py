@@ -217,6 +217,7 @@ def alive(pid: int) -> bool:
     return any(state not in ("Z", "X") for state in states)
 
 
+@pytest.mark.slow
 def test_a_killed_refresh_takes_its_dbt_child_with_it_and_frees_the_lock_after(small_lake,
                                                                                tmp_path):
     """SIGKILL of `sqlrec refresh` (no handler runs) while dbt builds: dbt dies with it, and the

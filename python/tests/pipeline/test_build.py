@@ -210,6 +210,7 @@ def test_dbt_itself_names_a_missing_events_path(tmp_path):
     assert "Traceback" not in str(failure.value)
 
 
+@pytest.mark.slow
 def test_the_popular_fill_scores_below_every_personalised_item(tmp_path, monkeypatch):
     """Down a user's list the score never increases, so a client sorting by score keeps the
     list's order: a user's popular fill scores its popularity times half the user's lowest
