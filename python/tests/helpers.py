@@ -21,7 +21,7 @@ import pytest
 
 from sqlrec.pipeline.build import build
 from sqlrec.recommend.params import AlsParams
-from sqlrec.warehouse.markers import MARKER_SUFFIXES
+from sqlrec.warehouse.markers import MARKER_SUFFIXES, REFRESH_RECORD_SUFFIX
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -39,10 +39,11 @@ SMALL_REFRESH_ALS = AlsParams(factors=16, iterations=5)
 
 
 def copy_database(database: Path, copy: Path) -> Path:
-    """A copy of a built DuckDB file with its build markers (a copy is milliseconds, a build
-    tens of seconds)."""
+    """A copy of a built DuckDB file with its build markers and refresh record (a copy is
+    milliseconds, a build tens of seconds)."""
     shutil.copyfile(database, copy)
-    for suffix in MARKER_SUFFIXES.values():  # the markers say what the file holds
+    # the markers say what the file holds, the record what the last refresh computed it from
+    for suffix in (*MARKER_SUFFIXES.values(), REFRESH_RECORD_SUFFIX):
         if Path(f"{database}{suffix}").exists():
             shutil.copyfile(f"{database}{suffix}", f"{copy}{suffix}")
     return copy

@@ -52,9 +52,13 @@ def add_refresh(subparsers: argparse._SubParsersAction) -> None:
         "of the parameters file), `sqlrec train` (ALS and EASE), then `dbt build` of the models "
         "that read their tables (the blend in user_recommendations). Safe to start from cron: "
         "while one refresh of a target runs, another exits at once with code 3, naming the "
-        "running one's PID (the lock file lies beside the DuckDB file).",
+        "running one's PID (the lock file lies beside the DuckDB file). When no events or "
+        "catalogue file changed (path, size, mtime) since the last finished refresh, with the "
+        "same parameters and project, it does nothing and says so (--force: refresh anyway).",
     )
     options.add(parser, options.LAKE, options.VARS, *options.TRAINING)
+    parser.add_argument("--force", action="store_true",
+                        help="refresh even when nothing changed since the last refresh")
     parser.set_defaults(func=refresh_command)
 
 
@@ -74,12 +78,19 @@ def refresh_command(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         with lock.exclusive(lock.lock_path_for(project.active_target())):
-            refresh(lake, params, extra_vars=extra_vars, models=options.models(args),
-                    device=args.device, k=args.k, num_threads=args.threads, quiet=args.quiet,
-                    echo=print, details=provenance(source))
+            refreshed = refresh(lake, params, extra_vars=extra_vars,
+                                models=options.models(args), device=args.device, k=args.k,
+                                num_threads=args.threads, quiet=args.quiet, echo=print,
+                                details=provenance(source), force=args.force)
     except lock.AlreadyRunning as error:
         print(f"sqlrec refresh: {error}", file=sys.stderr)
         return lock.ALREADY_RUNNING_EXIT
+    if last := refreshed.unchanged_since:
+        print(f"sqlrec refresh: nothing changed since the refresh of "
+              f"{last.refreshed_at:%Y-%m-%d %H:%M:%S} UTC (lake {lake}, {refreshed.files} files); "
+              f"no model work done ({time.perf_counter() - started:.1f} s; --force to refresh "
+              "anyway)")
+        return 0
     used = f"the parameters of {source}" if source else "the default parameters"
     print(f"sqlrec refresh: built, trained and blended {lake} in "
           f"{time.perf_counter() - started:.1f} s with {used}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from sqlrec.pipeline.dbt import nodes_run_since, run_dbt
 if TYPE_CHECKING:
     from sqlrec.recommend.params import PipelineParams
     from sqlrec.recommend.train import TrainResult
+    from sqlrec.warehouse.markers import RefreshRecord
 
 # the model tables' source and what reads them: the staged view, the blend and their tests
 MODEL_TABLE_READERS = "source:models+"
@@ -72,21 +74,45 @@ def check_var_names(dbt_vars: dict[str, Any]) -> None:
                             "listed in dbt_project.yml")
 
 
+@dataclass(frozen=True)
+class Refreshed:
+    """What a refresh did: the trainings' results, or nothing because nothing had changed."""
+
+    results: list[TrainResult] = field(default_factory=list)
+    # the last refresh, when its inputs were these and its tables still stand: nothing was done
+    unchanged_since: RefreshRecord | None = None
+    files: int = 0  # the lake's events and catalogue files
+
+
 def refresh(lake_dir: Path, params: PipelineParams, *,
             extra_vars: dict[str, Any] | None = None, models: tuple[str, ...] | None = None,
             device: str = "auto", k: int | None = None, num_threads: int = 0,
             quiet: bool = False, details: dict[str, Any] | None = None,
-            echo: Callable[[str], None] | None = None) -> list[TrainResult]:
+            echo: Callable[[str], None] | None = None, force: bool = False) -> Refreshed:
     """dbt build (with the parameters' dbt vars under ``extra_vars``), train the models, then dbt
     build of the models that read their tables (the blend). ``echo`` receives each training's
-    summary line as soon as it is known."""
+    summary line as soon as it is known.
+
+    When the lake's files, the parameters and the project are those of the last finished refresh
+    and the warehouse still holds its build, nothing is run and no table or marker changes
+    (`sqlrec.pipeline.inputs`); ``force`` refreshes anyway. A finished refresh records its
+    inputs' fingerprint for the next one."""
+    from sqlrec.pipeline import inputs
     from sqlrec.recommend.train import DEFAULT_K, MODELS, train_models
 
     dbt_vars = {**params.dbt_vars, **(extra_vars or {})}
-    build(lake_dir, extra_vars=dbt_vars, quiet=quiet)
-    results = train_models(warehouse.connect(), params, models or MODELS, device=device,
-                           k=DEFAULT_K if k is None else k, show_progress=not quiet,
-                           num_threads=num_threads,
+    models, k = models or MODELS, DEFAULT_K if k is None else k
+    store = warehouse.connect()
+    # listed before anything is read: a file added while this refresh runs makes the next full
+    files = inputs.lake_files(lake_dir)
+    current = inputs.fingerprint(lake_dir, params, dbt_vars=dbt_vars, models=models, k=k,
+                                 device=device, files=files)
+    if not force and (last := inputs.unchanged_since(store, current)):
+        return Refreshed(unchanged_since=last, files=len(files))
+    build(lake_dir, extra_vars=dbt_vars, quiet=quiet, store=store)
+    results = train_models(store, params, models, device=device, k=k,
+                           show_progress=not quiet, num_threads=num_threads,
                            details={**(details or {}), "dbt_vars": dbt_vars}, echo=echo)
-    build(lake_dir, extra_vars=dbt_vars, select=MODEL_TABLE_READERS, quiet=quiet)
-    return results
+    build(lake_dir, extra_vars=dbt_vars, select=MODEL_TABLE_READERS, quiet=quiet, store=store)
+    inputs.record_refresh(store, current, lake_dir, len(files))
+    return Refreshed(results=results, files=len(files))

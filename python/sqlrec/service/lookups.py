@@ -2,8 +2,8 @@
 
 The plain requests ("the first k similar items", "the first k recommendations") are a dict
 lookup and a slice of pre-rendered JSON. Filters (category, exclude) and the session's
-`recent_items` walk the same lists in rank order (the session's merged through
-`Snapshot.similar_order`) and render the few items they keep.
+`recent_items` walk the same lists in rank order (the session's merged in
+`sqlrec.service.session`) and render the few items they keep.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import json
 from collections.abc import Sequence
 from functools import cache
 
-import numpy as np
-
+from sqlrec.service.session import session_candidates
 from sqlrec.service.snapshot import RankedLists, Snapshot
 
 RECENT_ITEMS_SOURCE = "recent_items"
@@ -125,11 +124,12 @@ def _pick(snapshot: Snapshot, user_id: str, rows: tuple[int, int] | None, k: int
     picked: list = []
     limit = 4 * k
     if recent_items:
-        session, candidates, scores, reasons = _session_candidates(snapshot, recent_items)
+        session, candidates = session_candidates(
+            catalogue.codes, snapshot.session_neighbours, recent_items)
         never = set(known)
         never |= session
         best = None
-        for code, score, reason in zip(candidates, scores, reasons, strict=True):
+        for _, code, score, reason in candidates:
             if code in never:
                 continue
             if best is None:  # the scale: the best the session brings, whatever the filters
@@ -177,67 +177,6 @@ def _fill(picked: list, limit: int, lists: RankedLists, start: int, stop: int, t
                    ids_json[reason] if reason >= 0 else "null")
         if len(picked) == limit:
             return
-
-
-def _session_candidates(snapshot: Snapshot, recent_items: Sequence[str]
-                        ) -> tuple[set[int], list[int], list[float], list[int]]:
-    """The session's item codes, and the available items similar to them, best first by summed
-    similarity (ties by item id), as item codes, sums and the session item that contributes most
-    to each (the reason).
-
-    The session items' lists are contiguous rows of typed arrays; `similar_order` gives each row
-    its place in one order of all rows, so that sorting the places merges the lists. Only when
-    two lists hold the same item are its scores summed and the order remade.
-    """
-    codes = snapshot.catalogue.codes
-    lists = snapshot.similar_available
-    index = lists.index
-    session: set[int] = set()
-    ranges, origins = [], []
-    for item_id in recent_items:
-        code = codes.get(item_id)
-        if code is None or code in session:
-            continue
-        session.add(code)
-        rows = index.get(item_id)
-        if rows is not None:
-            ranges.append(slice(*rows))
-            origins.append(code)
-    if not ranges:
-        return session, [], [], []
-    order, item_codes, scores = snapshot.similar_order, lists.item_codes, lists.scores
-    if len(ranges) == 1:
-        rows = ranges[0]
-        order, item_codes, scores = order[rows], item_codes[rows], scores[rows]
-        reasons = np.full(len(item_codes), origins[0], dtype=np.int64)
-    else:
-        order = np.concatenate([order[rows] for rows in ranges])
-        item_codes = np.concatenate([item_codes[rows] for rows in ranges])
-        scores = np.concatenate([scores[rows] for rows in ranges])
-        reasons = np.concatenate([np.full(rows.stop - rows.start, origin, dtype=np.int64)
-                                  for rows, origin in zip(ranges, origins, strict=True)])
-    merged = order.argsort(kind="stable")
-    item_codes, scores, reasons = item_codes[merged], scores[merged], reasons[merged]
-    candidates = item_codes.tolist()
-    if len(ranges) > 1 and len(set(candidates)) < len(candidates):
-        return session, *_summed(item_codes, scores, reasons)
-    return session, candidates, scores.tolist(), reasons.tolist()
-
-
-def _summed(codes: np.ndarray, scores: np.ndarray, reasons: np.ndarray
-            ) -> tuple[list[int], list[float], list[int]]:
-    """Each item once with the sum of its scores and the reason of its largest score, best
-    first, ties by item id (by code)."""
-    by_code = np.lexsort((-scores, codes))  # per code, its largest score first
-    codes, scores, reasons = codes[by_code], scores[by_code], reasons[by_code]
-    first = np.empty(len(codes), dtype=bool)
-    first[0] = True
-    np.not_equal(codes[1:], codes[:-1], out=first[1:])
-    firsts = first.nonzero()[0]
-    sums = np.add.reduceat(scores, firsts)
-    best_first = (-sums).argsort(kind="stable")
-    return (codes[firsts][best_first].tolist(), sums[best_first].tolist(),
-            reasons[firsts][best_first].tolist())
 
 
 def _recommendations_body(user_id: str, known_user: bool, snapshot: Snapshot, served: int,

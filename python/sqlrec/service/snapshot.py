@@ -10,7 +10,7 @@ that filter or combine lists.
 `item_similarity` are its available rows, ranked again; the complete rows, asked for rarely
 (`include_unavailable`), are kept as typed columns and rendered per request. The session
 lookup (`recent_items`) merges a few of those lists through `Snapshot.similar_order`, one order
-of all their rows computed here.
+of all their rows computed here (as Python lists per item, `Snapshot.session_neighbours`).
 
 Everything here is built with vectorised Arrow and numpy operations: loading a snapshot of a
 few million rows takes seconds, and the GIL is mostly free meanwhile for the requests that the
@@ -31,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sqlrec.service.session import SessionNeighbours
 from sqlrec.warehouse import Warehouse
 
 # What the service reads, and the columns it needs of each table.
@@ -139,6 +140,8 @@ class Snapshot:
     # descending, ties by item id. Merging a few lists (recent_items) is then sorting the places
     # of their rows: no scores compared per request.
     similar_order: np.ndarray
+    # the same lists as Python lists in that order, made per item on its first session request
+    session_neighbours: SessionNeighbours
     recommendations: RankedLists  # keyed by user_id
     popular: RankedLists  # keyed by None (global) or a category
     recent: ItemLists  # keyed by user_id
@@ -213,9 +216,11 @@ def build_snapshot(tables: dict[str, pa.Table], *, version: str, built_at: dt.da
         row_counts=row_counts,
         signature=signature,
     )
+    similar_order = _merge_order(similar_available)
     return Snapshot(info=info, catalogue=catalogue, similar=similar,
-                    similar_available=similar_available,
-                    similar_order=_merge_order(similar_available),
+                    similar_available=similar_available, similar_order=similar_order,
+                    session_neighbours=SessionNeighbours(similar_available, similar_order,
+                                                          catalogue.codes),
                     recommendations=recommendations,
                     popular=popular, recent=recent,
                     version_json=json.dumps(version).encode())

@@ -13,12 +13,12 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from sqlrec.warehouse.markers import BuildMarker, BuildState
+from sqlrec.warehouse.markers import BuildMarker, BuildState, RefreshRecord
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["BuildMarker", "BuildState", "Warehouse", "connect"]
+__all__ = ["BuildMarker", "BuildState", "RefreshRecord", "Warehouse", "connect"]
 
 
 class Warehouse(Protocol):
@@ -51,6 +51,12 @@ class Warehouse(Protocol):
 
     def read_build_marker(self, state: str = "finished") -> BuildMarker | None:
         """The latest marker of a state ('started' or 'finished'), or None."""
+
+    def write_refresh_record(self, record: RefreshRecord) -> None:
+        """Record what a finished refresh was computed from (no table the service reads)."""
+
+    def read_refresh_record(self) -> RefreshRecord | None:
+        """The latest finished refresh's record, or None."""
 
     def build_state(self) -> BuildState:
         """Which build the warehouse holds and whether it is safe to read, told cheaply."""

@@ -28,13 +28,16 @@ from sqlrec.warehouse.markers import (
     FINISHED,
     PUBLISH_STEP,
     PUBLISHING_SUFFIX,
+    REFRESH_RECORD_SUFFIX,
     STARTED,
     BuildMarker,
     BuildState,
+    RefreshRecord,
     marker_file,
     new_marker,
     read_marker_file,
     state_from_markers,
+    write_json_atomically,
     write_marker_file,
 )
 
@@ -160,6 +163,21 @@ class DuckDBWarehouse:
 
     def read_build_marker(self, state: str = FINISHED) -> BuildMarker | None:
         return read_marker_file(marker_file(self.path, state), state, self.target)
+
+    def refresh_record_file(self) -> Path:
+        return self.path.with_name(self.path.name + REFRESH_RECORD_SUFFIX)
+
+    def write_refresh_record(self, record: RefreshRecord) -> None:
+        """Beside the file, like the markers: writing it leaves the database untouched."""
+        write_json_atomically(self.refresh_record_file(), record.to_json())
+
+    def read_refresh_record(self) -> RefreshRecord | None:
+        try:
+            return RefreshRecord.from_json(self.refresh_record_file().read_text())
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, TypeError):
+            return None  # unreadable: the next refresh is a full one, which rewrites it
 
     def build_state(self) -> BuildState:
         """The state the markers beside the file describe. A database that is gone while markers

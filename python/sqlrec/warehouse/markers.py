@@ -15,6 +15,10 @@ beside the database, ``<database>.building`` and ``<database>.built``::
 
 (``started_at`` instead of ``built_at`` in the started file); on Trino rows of the table
 ``sqlrec_build_markers`` (version, built_at, step, target, state) in the target's schema.
+
+Beside them, a finished `sqlrec refresh` records what it was computed from (`RefreshRecord`,
+`sqlrec.pipeline.inputs`): on DuckDB the JSON file ``<database>.refreshed``, on Trino rows of
+``sqlrec_refresh_records``. It is no build marker: writing it changes no table the service reads.
 """
 
 from __future__ import annotations
@@ -25,11 +29,12 @@ import os
 import tempfile
 import uuid
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 STARTED, FINISHED = "started", "finished"
 MARKER_SUFFIXES = {STARTED: ".building", FINISHED: ".built"}
+REFRESH_RECORD_SUFFIX = ".refreshed"
 TIME_FIELDS = {STARTED: "started_at", FINISHED: "built_at"}
 # A publication (sqlrec.kubeflow.publish) marks the served file started under this step, with
 # the file that will replace it complete beside it (<database>.publishing) until the replace.
@@ -90,17 +95,9 @@ def marker_file(database: Path, state: str) -> Path:
 
 def write_marker_file(path: Path, marker: BuildMarker) -> Path:
     """Write a marker as the DuckDB hook does, atomically (beside, then renamed)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     content = {"version": marker.version, TIME_FIELDS[marker.state]: marker.at.isoformat(),
                "step": marker.step, "target": marker.target}
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=path.name, suffix=".tmp",
-                                     delete=False) as temporary:
-        json.dump(content, temporary)
-    # a temporary file is 0600; the service may run as another user and must read it, as it
-    # reads the markers dbt writes (0644)
-    os.chmod(temporary.name, 0o644)
-    os.replace(temporary.name, path)
-    return path
+    return write_json_atomically(path, json.dumps(content))
 
 
 def read_marker_file(path: Path, state: str, target: str) -> BuildMarker | None:
@@ -120,3 +117,37 @@ def read_marker_file(path: Path, state: str, target: str) -> BuildMarker | None:
                        at=at if at.tzinfo else at.replace(tzinfo=dt.UTC),
                        step=str(content.get("step", "build")),
                        target=str(content.get("target", target)), state=state)
+
+
+@dataclass(frozen=True)
+class RefreshRecord:
+    """What a finished refresh records: the fingerprint of its inputs and which build it left."""
+
+    fingerprint: str
+    build_version: str  # the finished build marker the refresh ended with
+    refreshed_at: dt.datetime
+    lake: str
+    files: int  # the lake's events and catalogue files
+
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self),
+                           "refreshed_at": self.refreshed_at.isoformat()})
+
+    @classmethod
+    def from_json(cls, text: str) -> RefreshRecord:
+        content = json.loads(text)
+        content["refreshed_at"] = dt.datetime.fromisoformat(content["refreshed_at"])
+        return cls(**content)
+
+
+def write_json_atomically(path: Path, text: str) -> Path:
+    """Write a small file beside its final name, then rename it: a reader sees all or nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=path.name, suffix=".tmp",
+                                     delete=False) as temporary:
+        temporary.write(text)
+    # a temporary file is 0600; the service may run as another user and must read it, as it
+    # reads the markers dbt writes (0644)
+    os.chmod(temporary.name, 0o644)
+    os.replace(temporary.name, path)
+    return path

@@ -41,6 +41,7 @@ from sqlrec.warehouse.markers import (
     STARTED,
     BuildMarker,
     BuildState,
+    RefreshRecord,
     new_marker,
     state_from_markers,
 )
@@ -55,6 +56,7 @@ DEFAULT_INSERT_CHARS = 900_000
 STAGING_SCHEMA = "sqlrec_staging"
 HINT_ROWS = 100_000
 MARKER_TABLE = "sqlrec_build_markers"
+REFRESH_RECORD_TABLE = "sqlrec_refresh_records"  # one row per finished refresh
 
 
 def connection_factory(credentials: Any) -> Callable[[], Any]:
@@ -175,6 +177,23 @@ class TrinoWarehouse:
         at = rows[0]["built_at"].replace(tzinfo=dt.UTC)
         return BuildMarker(version=rows[0]["version"], at=at, step=rows[0]["step"],
                            target=self.target, state=state)
+
+    def write_refresh_record(self, record: RefreshRecord) -> None:
+        """A row appended (Iceberg has no cheap single-row update); the latest one counts."""
+        self.write_table(REFRESH_RECORD_TABLE, pa.table({
+            "refreshed_at": pa.array([record.refreshed_at.astimezone(dt.UTC).replace(
+                tzinfo=None)], pa.timestamp("us")),
+            "record": [record.to_json()]}), mode="append")
+
+    def read_refresh_record(self) -> RefreshRecord | None:
+        if not self.table_exists(REFRESH_RECORD_TABLE):
+            return None
+        rows = self.query(f"select record from {REFRESH_RECORD_TABLE} "
+                          "order by refreshed_at desc limit 1").to_pylist()
+        try:
+            return RefreshRecord.from_json(rows[0]["record"]) if rows else None
+        except (ValueError, KeyError, TypeError):
+            return None  # unreadable: the next refresh is a full one, which records anew
 
     def build_state(self) -> BuildState:
         """No file to watch: the marker rows are the only signal of a build."""

@@ -62,7 +62,6 @@ def test_refresh_builds_trains_and_builds_the_blend_with_the_saved_vars(tmp_path
 
     monkeypatch.setattr("sqlrec.pipeline.build.build", fake_build)
     monkeypatch.setattr("sqlrec.recommend.train.train_models", fake_train_models)
-    monkeypatch.setattr("sqlrec.warehouse.connect", lambda *a, **kw: None)
 
     assert cli.main(["refresh", "--lake", str(tmp_path), "--params", str(params_file),
                      "--vars", "{top_k: 5}", "--quiet", "--k", "7", "--model", "als"]) == 0
