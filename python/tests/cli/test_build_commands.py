@@ -90,7 +90,6 @@ def test_refresh_warns_in_one_line_when_the_params_were_tuned_on_another_lake(
                                      "items": 300}), params_file)
     monkeypatch.setattr("sqlrec.pipeline.build.build", lambda lake, **kw: None)
     monkeypatch.setattr("sqlrec.recommend.train.train_models", lambda *a, **kw: [])
-    monkeypatch.setattr("sqlrec.warehouse.connect", lambda *a, **kw: None)
 
     assert cli.main(["refresh", "--lake", str(other), "--params", str(params_file),
                      "--quiet"]) == 0
