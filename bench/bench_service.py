@@ -103,13 +103,13 @@ def serve(port: int) -> int:
     import uvicorn
     from fastapi import Response
 
+    from sqlrec.config import Settings
     from sqlrec.service.app import create_app
     from sqlrec.service.reloading import SnapshotStore, WarehouseSource
-    from sqlrec.service.settings import ServiceSettings
 
     store = SnapshotStore(WarehouseSource(), interval_s=0)
     store.reload()
-    app = create_app(ServiceSettings(reload_interval_s=0, log_level="warning"), store=store)
+    app = create_app(Settings(reload_interval_s=0, log_level="warning"), store=store)
     constant = constant_body(store.current)
 
     @app.get("/bench/constant", include_in_schema=False)

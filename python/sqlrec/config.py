@@ -2,7 +2,7 @@
 
 Settings are read when they are needed (``load_settings()``), never cached for the process:
 the environment of a test, or of a command that points dbt at another file, is what counts.
-Only the HTTP service keeps one `Settings` for its lifetime (`sqlrec.service.settings`).
+Only the HTTP service keeps one `Settings` for its lifetime (`sqlrec.service.app.create_app`).
 
 The dbt profile (``profiles/profiles.yml``) reads more ``SQLREC_*`` variables itself through
 dbt's ``env_var``: the Trino connection (``SQLREC_TRINO_HOST``, ``_USER``, ``_AUTH``,

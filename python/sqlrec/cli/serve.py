@@ -32,15 +32,15 @@ def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
     from pydantic import ValidationError
 
+    from sqlrec.config import Settings
     from sqlrec.errors import UserError
     from sqlrec.service.app import create_app
-    from sqlrec.service.settings import ServiceSettings
 
     overrides = {name: getattr(args, name) for name in
                  ("host", "port", "reload_interval_s", "log_level", "access_log")
                  if getattr(args, name) is not None}
     try:
-        settings = ServiceSettings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as error:
         raise UserError(f"bad service settings: {error}") from None
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s:  %(message)s")

@@ -12,10 +12,10 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from sqlrec.config import Settings, load_settings
 from sqlrec.service.metrics import MetricsMiddleware, ServiceMetrics
 from sqlrec.service.reloading import SnapshotSource, SnapshotStore, WarehouseSource
 from sqlrec.service.routers import admin, items, operations, users
-from sqlrec.service.settings import ServiceSettings, get_settings
 
 logger = logging.getLogger("sqlrec.service")
 
@@ -26,12 +26,12 @@ swaps in a newer build in the background when one appears.
 """
 
 
-def create_app(settings: ServiceSettings | None = None, *,
+def create_app(settings: Settings | None = None, *,
                source: SnapshotSource | None = None,
                store: SnapshotStore | None = None) -> FastAPI:
     """The service. `source` (default: the active dbt target) or a ready `store` may be given,
     as tests do. The first snapshot is loaded at start-up unless the store already has one."""
-    settings = settings or get_settings()
+    settings = settings or load_settings()
     store = store or SnapshotStore(source or WarehouseSource(),
                                    interval_s=settings.reload_interval_s)
     metrics = ServiceMetrics(store)

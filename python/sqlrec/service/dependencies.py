@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from sqlrec.config import Settings
 from sqlrec.service.reloading import SnapshotStore
-from sqlrec.service.settings import ServiceSettings
 from sqlrec.service.snapshot import Snapshot
 
 
-async def app_settings(request: Request) -> ServiceSettings:
+async def app_settings(request: Request) -> Settings:
     """The settings the app was created with (`create_app(settings)`)."""
     return request.app.state.settings
 
@@ -21,7 +21,7 @@ async def snapshot_store(request: Request) -> SnapshotStore:
     return request.app.state.store
 
 
-SettingsDep = Annotated[ServiceSettings, Depends(app_settings)]
+SettingsDep = Annotated[Settings, Depends(app_settings)]
 StoreDep = Annotated[SnapshotStore, Depends(snapshot_store)]
 
 

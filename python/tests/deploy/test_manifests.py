@@ -37,9 +37,9 @@ from packaging.requirements import Requirement
 from prometheus_client.parser import text_string_to_metric_families
 
 from sqlrec import cli
+from sqlrec.config import Settings
 from sqlrec.service.app import create_app
 from sqlrec.service.reloading import BuildState, SnapshotStore
-from sqlrec.service.settings import ServiceSettings
 from sqlrec.service.snapshot import TABLE_COLUMNS, build_snapshot
 from sqlrec.warehouse.duckdb import DuckDBWarehouse
 from sqlrec.warehouse.markers import FINISHED, marker_file, new_marker, write_marker_file
@@ -329,7 +329,7 @@ def test_the_service_port_is_the_one_the_service_listens_on_and_prometheus_scrap
     annotations = deployment["spec"]["template"]["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true"
     assert int(annotations["prometheus.io/port"]) == port
-    assert "GET" in app_routes(create_app(ServiceSettings()))[annotations["prometheus.io/path"]]
+    assert "GET" in app_routes(create_app(Settings()))[annotations["prometheus.io/path"]]
 
 
 def test_hpa_scales_the_deployment_on_80_percent_cpu():
@@ -363,7 +363,7 @@ def test_pdb_covers_the_service_pods_and_leaves_one_serving():
 def test_probes_hit_get_routes_of_the_app_on_the_http_port():
     deployment = one(K8S, "Deployment", "sqlrec")
     spec = container(deployment)
-    routes = app_routes(create_app(ServiceSettings(), store=SnapshotStore(TinySource())))
+    routes = app_routes(create_app(Settings(), store=SnapshotStore(TinySource())))
     probes = {kind: spec[kind]["httpGet"] for kind in
               ("startupProbe", "livenessProbe", "readinessProbe")}
     for probe in probes.values():
@@ -377,7 +377,7 @@ def test_liveness_holds_through_a_failed_reload_while_readiness_waits_for_a_snap
     source = TinySource()
     source.failing = True
     store = SnapshotStore(source, interval_s=0)
-    with TestClient(create_app(ServiceSettings(reload_interval_s=0), store=store)) as client:
+    with TestClient(create_app(Settings(reload_interval_s=0), store=store)) as client:
         # started, the first load failed: alive, not ready
         assert client.get("/livez").status_code == 200
         assert client.get("/livez").json() == {"status": "alive"}
@@ -396,7 +396,7 @@ def test_liveness_holds_through_a_failed_reload_while_readiness_waits_for_a_snap
 
 
 def test_livez_is_in_the_openapi_schema_and_never_reads_the_snapshot():
-    app = create_app(ServiceSettings(), store=SnapshotStore(TinySource()))
+    app = create_app(Settings(), store=SnapshotStore(TinySource()))
     with TestClient(app) as client:
         app.state.store.current = None  # as if nothing had ever loaded
         assert client.get("/livez").json() == {"status": "alive"}
@@ -409,7 +409,7 @@ def test_shutdown_drains_within_the_termination_grace_period():
     pause = container(deployment)["lifecycle"]["preStop"]["exec"]["command"]
     assert pause[0] == "sleep"
     draining = int(env_of(deployment)["SQLREC_GRACEFUL_SHUTDOWN_S"])
-    assert ServiceSettings(graceful_shutdown_s=draining).graceful_shutdown_s == draining
+    assert Settings(graceful_shutdown_s=draining).graceful_shutdown_s == draining
     poller_stop = 30  # SnapshotStore.stop_polling waits this long for a load under way
     assert int(pause[1]) + draining + poller_stop <= pod["terminationGracePeriodSeconds"]
 
@@ -457,11 +457,11 @@ def profile_variables() -> set[str]:
 
 def test_every_configmap_setting_is_read_by_the_service_or_the_dbt_profile(monkeypatch):
     settings = one(K8S, "ConfigMap", "sqlrec-config")["data"]
-    service = {f"SQLREC_{name.upper()}" for name in ServiceSettings.model_fields}
+    service = {f"SQLREC_{name.upper()}" for name in Settings.model_fields}
     assert set(settings) <= service | profile_variables()
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
-    parsed = ServiceSettings()
+    parsed = Settings()
     assert (parsed.host, parsed.port) == ("0.0.0.0", int(settings["SQLREC_PORT"]))
     assert settings["SQLREC_TARGET"] == "trino"  # each replica loads from the warehouse
 
@@ -579,7 +579,7 @@ def test_dockerfile_command_and_entrypoint_of_the_deployment_are_sqlrec_serve():
 def test_dockerfile_healthcheck_asks_a_route_of_the_app():
     healthcheck = dict(dockerfile_instructions())["HEALTHCHECK"]
     path = re.search(r"'(/[a-z]+)'", healthcheck).group(1)
-    routes = app_routes(create_app(ServiceSettings(), store=SnapshotStore(TinySource())))
+    routes = app_routes(create_app(Settings(), store=SnapshotStore(TinySource())))
     assert "GET" in routes[path]
     # on the port the service listens on, as the image's environment sets it
     assert "os.environ.get('SQLREC_PORT'" in healthcheck
@@ -747,7 +747,7 @@ def test_every_dashboard_metric_is_in_a_scrape_of_the_started_service(served):
     base, _server = served
     # one request per route of the app (ids the tiny tables hold), and one that matches none,
     # so that every labelled series exists
-    app = create_app(ServiceSettings(admin_token=ADMIN_TOKEN), store=SnapshotStore(TinySource()))
+    app = create_app(Settings(admin_token=ADMIN_TOKEN), store=SnapshotStore(TinySource()))
     ids = {"item_id": "i_1", "user_id": "u_1"}
     routes = app_routes(app)
     assert {"/livez", "/healthz", "/metrics", "/admin/reload"} <= set(routes)

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from sqlrec.config import Settings
 from sqlrec.service.app import create_app
 from sqlrec.service.reloading import SnapshotStore, WarehouseSource
-from sqlrec.service.settings import ServiceSettings
 
 from helpers import copy_database
 from service_tables import sql
@@ -40,7 +40,7 @@ def loaded_store(service_database) -> SnapshotStore:
 
 @pytest.fixture
 def client(loaded_store):
-    with TestClient(create_app(ServiceSettings(reload_interval_s=0), store=loaded_store)) as client:
+    with TestClient(create_app(Settings(reload_interval_s=0), store=loaded_store)) as client:
         yield client
 
 

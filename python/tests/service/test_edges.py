@@ -16,10 +16,10 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from sqlrec import warehouse
+from sqlrec.config import Settings
 from sqlrec.service.app import create_app
 from sqlrec.service.reloading import SnapshotStore, WarehouseSource
 from sqlrec.service.schemas import Recommendations, SimilarItems
-from sqlrec.service.settings import ServiceSettings
 from sqlrec.warehouse.markers import FINISHED, STARTED
 
 from service_tables import (
@@ -39,7 +39,7 @@ def client_of(database, **settings) -> TestClient:
     """A client of a service on `database` (the active target must point at it)."""
     store = SnapshotStore(WarehouseSource(), interval_s=0)
     store.reload()
-    return TestClient(create_app(ServiceSettings(reload_interval_s=0, **settings), store=store))
+    return TestClient(create_app(Settings(reload_interval_s=0, **settings), store=store))
 
 
 def available_similar_rows(database, item_id: str, k: int = 100) -> list[dict]:
@@ -102,7 +102,7 @@ def request_series(client) -> dict[tuple[str, str, str], float]:
 
 
 def test_metric_labels_come_from_a_closed_set(loaded_store, probes):
-    client = TestClient(create_app(ServiceSettings(reload_interval_s=0), store=loaded_store))
+    client = TestClient(create_app(Settings(reload_interval_s=0), store=loaded_store))
     item = probes["items"][0]
 
     def made_up_requests(start: int, count: int) -> None:
@@ -336,7 +336,7 @@ def empty(database, *tables: str) -> None:
 def test_an_emptied_build_never_replaces_the_served_snapshot(database_copy, probes, tables):
     item = probes["items"][0]
     expected = available_similar_rows(database_copy, item, 10)
-    settings = ServiceSettings(reload_interval_s=0, admin_token=ADMIN_TOKEN)
+    settings = Settings(reload_interval_s=0, admin_token=ADMIN_TOKEN)
     with TestClient(create_app(settings)) as client:
         served = client.get("/healthz").json()["snapshot"]["version"]
         empty(database_copy, *tables)
@@ -457,7 +457,7 @@ def test_the_session_merge_sums_shared_neighbours(client, service_database):
 
 def test_path_ids_are_bounded_in_the_openapi_schema(loaded_store):
     """So that schemathesis (service/test_openapi.py) sends too long ids and expects 422."""
-    schema = create_app(ServiceSettings(reload_interval_s=0), store=loaded_store).openapi()
+    schema = create_app(Settings(reload_interval_s=0), store=loaded_store).openapi()
     parameters = schema["paths"]["/items/{item_id}/similar"]["get"]["parameters"]
     item_id = next(parameter for parameter in parameters if parameter["name"] == "item_id")
     assert item_id["schema"]["maxLength"] == 200 and item_id["schema"]["minLength"] == 1

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from sqlrec.config import Settings
 from sqlrec.service.app import create_app
-from sqlrec.service.settings import ServiceSettings
 
 from service_tables import ADMIN_TOKEN
 
@@ -59,7 +59,7 @@ def test_admin_route_is_absent_without_a_token(client):
 @pytest.fixture
 def admin_client(service_database, monkeypatch):
     monkeypatch.setenv("SQLREC_DUCKDB_PATH", str(service_database))
-    settings = ServiceSettings(reload_interval_s=0, admin_token=ADMIN_TOKEN)
+    settings = Settings(reload_interval_s=0, admin_token=ADMIN_TOKEN)
     with TestClient(create_app(settings)) as client:
         yield client
 
@@ -76,7 +76,7 @@ def test_admin_reload_requires_the_token(admin_client):
 
 def test_without_a_build_the_service_starts_and_says_why(tmp_path, monkeypatch):
     monkeypatch.setenv("SQLREC_DUCKDB_PATH", str(tmp_path / "missing.duckdb"))
-    with TestClient(create_app(ServiceSettings(reload_interval_s=0))) as client:
+    with TestClient(create_app(Settings(reload_interval_s=0))) as client:
         health = client.get("/healthz")
         assert health.status_code == 503
         assert health.json()["status"] == "no_snapshot"

@@ -6,10 +6,10 @@ import duckdb
 import pytest
 from fastapi.testclient import TestClient
 
+from sqlrec.config import Settings
 from sqlrec.service.app import create_app
 from sqlrec.service.reloading import SnapshotStore, WarehouseSource
 from sqlrec.service.schemas import SimilarItems
-from sqlrec.service.settings import ServiceSettings
 
 from service_tables import (
     assert_same_items,
@@ -49,7 +49,7 @@ def test_a_known_item_without_neighbours_has_an_empty_list(database_copy):
         connection.execute("delete from item_similarity where item_id = ?", [item_id])
     store = SnapshotStore(WarehouseSource(), interval_s=0)
     store.reload()
-    client = TestClient(create_app(ServiceSettings(reload_interval_s=0), store=store))
+    client = TestClient(create_app(Settings(reload_interval_s=0), store=store))
     response = client.get(f"/items/{item_id}/similar")
     assert response.status_code == 200 and response.json()["items"] == []
 

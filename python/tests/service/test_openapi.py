@@ -13,8 +13,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from sqlrec.config import Settings
 from sqlrec.service.app import create_app
-from sqlrec.service.settings import ServiceSettings
 
 from service_tables import ADMIN_TOKEN
 
@@ -23,7 +23,7 @@ from service_tables import ADMIN_TOKEN
                          ids=["valid-inputs", "invalid-inputs"])
 def test_openapi_schema_holds_for_any_input(loaded_store, mode):
     """No 5xx, and every answer as documented (status, content type, body schema)."""
-    settings = ServiceSettings(reload_interval_s=0, admin_token=ADMIN_TOKEN)
+    settings = Settings(reload_interval_s=0, admin_token=ADMIN_TOKEN)
     app = create_app(settings, store=loaded_store)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     checks = [not_a_server_error, status_code_conformance, content_type_conformance,

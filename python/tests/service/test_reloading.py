@@ -18,11 +18,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sqlrec import warehouse
+from sqlrec.config import Settings
 from sqlrec.errors import UserError
 from sqlrec.pipeline.build import build
 from sqlrec.service.app import create_app
 from sqlrec.service.reloading import BuildState, SnapshotStore, WarehouseSource
-from sqlrec.service.settings import ServiceSettings
 from sqlrec.service.snapshot import load_snapshot
 from sqlrec.warehouse.duckdb import DuckDBWarehouse
 from sqlrec.warehouse.markers import FINISHED, STARTED
@@ -50,7 +50,7 @@ def test_a_finished_build_triggers_a_reload(database_copy):
     mark_build("v2")
     assert store.poll_once() is True
     assert store.current.info.version == "v2"
-    client = TestClient(create_app(ServiceSettings(reload_interval_s=0), store=store))
+    client = TestClient(create_app(Settings(reload_interval_s=0), store=store))
     items = client.get(f"/items/{item_id}/similar", params={"k": 100}).json()["items"]
     assert {item["item_id"]: item["score"] for item in items} == pytest.approx(
         {item: score / 2 for item, score in before.items()}, rel=1e-12)
@@ -67,7 +67,7 @@ def test_a_build_that_has_not_finished_is_never_served(database_copy):
 
     fresh = SnapshotStore(WarehouseSource(), interval_s=0)
     assert fresh.poll_once() is False and fresh.current is None
-    with TestClient(create_app(ServiceSettings(reload_interval_s=0), store=fresh)) as client:
+    with TestClient(create_app(Settings(reload_interval_s=0), store=fresh)) as client:
         health = client.get("/healthz")
         assert health.status_code == 503
         assert "has not finished" in health.json()["last_reload_error"]["message"]
@@ -96,7 +96,7 @@ def test_a_failed_sqlrec_build_is_not_served(database_copy, small_lake, tmp_path
 
 
 def test_a_failed_reload_keeps_the_previous_snapshot(database_copy, tmp_path, probes):
-    settings = ServiceSettings(reload_interval_s=0, admin_token=ADMIN_TOKEN)
+    settings = Settings(reload_interval_s=0, admin_token=ADMIN_TOKEN)
     with TestClient(create_app(settings)) as client:
         version = client.get("/healthz").json()["snapshot"]["version"]
         broken = tmp_path / "broken.duckdb"
@@ -118,7 +118,7 @@ def test_a_failed_reload_keeps_the_previous_snapshot(database_copy, tmp_path, pr
 def test_a_database_that_went_away_shows_as_a_reload_error(database_copy):
     store = SnapshotStore(WarehouseSource(), interval_s=0)
     version = store.reload().info.version
-    with TestClient(create_app(ServiceSettings(reload_interval_s=0), store=store)) as client:
+    with TestClient(create_app(Settings(reload_interval_s=0), store=store)) as client:
         assert client.get("/healthz").json()["status"] == "ok"
         database_copy.unlink()
         assert store.poll_once() is False
@@ -145,7 +145,7 @@ def test_a_reload_does_not_wait_for_nor_block_a_writer(database_copy):
 
 
 def test_the_poller_swaps_in_a_new_build_in_the_background(database_copy):
-    with TestClient(create_app(ServiceSettings(reload_interval_s=0.05))) as client:
+    with TestClient(create_app(Settings(reload_interval_s=0.05))) as client:
         first = client.get("/healthz").json()["snapshot"]["version"]
         halve_scores(database_copy)
         mark_build("v2")
@@ -189,7 +189,7 @@ def test_reload_under_concurrent_requests_never_fails_nor_mixes(service_database
     source = AlternatingSource(old, new)
     store = SnapshotStore(source, interval_s=0)
     store.reload()
-    app = create_app(ServiceSettings(reload_interval_s=0), store=store)
+    app = create_app(Settings(reload_interval_s=0), store=store)
 
     with TestClient(app) as client:
         # what each snapshot answers, asked while nothing moves
@@ -252,7 +252,7 @@ def test_a_write_ahead_log_left_by_a_killed_writer_does_not_stop_the_service(dat
     store = SnapshotStore(WarehouseSource(), interval_s=0)
     assert store.poll_once() is True, store.last_error
     assert store.current.info.version == warehouse.connect().read_build_marker().version
-    with TestClient(create_app(ServiceSettings(reload_interval_s=0), store=store)) as client:
+    with TestClient(create_app(Settings(reload_interval_s=0), store=store)) as client:
         assert client.get("/healthz").json()["status"] == "ok"
         user = probes["users"][0]
         assert client.get(f"/users/{user}/recommendations").status_code == 200

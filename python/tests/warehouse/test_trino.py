@@ -29,6 +29,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sqlrec import project, warehouse
+from sqlrec.config import Settings
 from sqlrec.errors import UserError
 from sqlrec.pipeline.build import build
 from sqlrec.pipeline.dbt import run_dbt
@@ -36,7 +37,6 @@ from sqlrec.recommend.params import AlsParams
 from sqlrec.recommend.train import train
 from sqlrec.service.app import create_app
 from sqlrec.service.reloading import SnapshotStore, WarehouseSource
-from sqlrec.service.settings import ServiceSettings
 from sqlrec.trino_local.server import TrinoServer
 from sqlrec.warehouse.duckdb import DuckDBWarehouse
 from sqlrec.warehouse.markers import FINISHED, STARTED
@@ -335,7 +335,7 @@ def test_blend_and_service_on_trino(trino, profiles, lake, trino_schema):
 
         snapshots = SnapshotStore(WarehouseSource(), interval_s=0)
         assert snapshots.reload().info.version == marker.version
-        client = TestClient(create_app(ServiceSettings(reload_interval_s=0), store=snapshots))
+        client = TestClient(create_app(Settings(reload_interval_s=0), store=snapshots))
 
         similar = trino_table(trino, trino_schema, "item_similarity").sort_values(
             ["item_id", "rank"])
