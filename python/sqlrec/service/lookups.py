@@ -12,8 +12,9 @@ import json
 from collections.abc import Sequence
 from functools import cache
 
+from sqlrec.service.lists import RankedLists
 from sqlrec.service.session import session_candidates
-from sqlrec.service.snapshot import RankedLists, Snapshot
+from sqlrec.service.snapshot import Snapshot
 
 RECENT_ITEMS_SOURCE = "recent_items"
 RECENT_ITEMS_SOURCE_JSON = json.dumps(RECENT_ITEMS_SOURCE)

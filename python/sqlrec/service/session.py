@@ -17,12 +17,10 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Sequence
 from itertools import chain
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from sqlrec.service.snapshot import RankedLists
+from sqlrec.service.lists import RankedLists
 
 Row = tuple[int, int, float, int]  # place, item code, score, reason (a session item's code)
 
