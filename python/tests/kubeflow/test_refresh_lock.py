@@ -24,6 +24,7 @@ def wait_for(condition, timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
+@pytest.mark.slow
 def test_a_second_refresh_exits_3_naming_the_running_one(small_lake, tmp_path):
     database = tmp_path / "sqlrec.duckdb"
     env = {**os.environ, "SQLREC_DUCKDB_PATH": str(database), "SQLREC_TARGET": "duckdb"}
