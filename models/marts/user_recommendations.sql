@@ -44,20 +44,48 @@ users as (
 
 ),
 
+{# Each signal scaled by the user's best item of that signal, then weighted. The best score
+   comes from one hash aggregate per signal (a few rows per user) joined back, not from a window
+   that sorts every candidate by (user, part); each signal is read twice rather than through a
+   CTE, which DuckDB would copy. Only each signal's own top list takes part, which keeps the
+   blend as cheap as the similarity list alone. #}
 candidates as (
 
-    select user_id, item_id, 'item_similarity' as part, raw_score, because_item_id
-    from {{ ref('int_similarity_recommendations') }}
+    select
+        similarity.user_id,
+        similarity.item_id,
+        'item_similarity' as part,
+        similarity.raw_score,
+        best.max_raw_score,
+        similarity.because_item_id
+    from {{ ref('int_similarity_recommendations') }} as similarity
+    inner join (
+        select user_id, max(raw_score) as max_raw_score
+        from {{ ref('int_similarity_recommendations') }}
+        group by user_id
+    ) as best
+        on similarity.user_id = best.user_id
 
     union all
 
-    select user_id, item_id, model as part, raw_score, because_item_id
-    from {{ ref('int_model_recommendations') }}
+    select
+        models.user_id,
+        models.item_id,
+        models.model as part,
+        models.raw_score,
+        best.max_raw_score,
+        models.because_item_id
+    from {{ ref('int_model_recommendations') }} as models
+    inner join (
+        select model, user_id, max(raw_score) as max_raw_score
+        from {{ ref('int_model_recommendations') }}
+        group by model, user_id
+    ) as best
+        on models.model = best.model
+        and models.user_id = best.user_id
 
 ),
 
-{# Each part scaled by the user's best item of that part, then weighted. Only each signal's
-   own top list takes part, which keeps the blend as cheap as the similarity list alone. #}
 weighted_parts as (
 
     select
@@ -68,7 +96,7 @@ weighted_parts as (
             {% for part, weight in weights.items() -%}
             when '{{ part }}' then {{ weight }}
             {% endfor -%}
-        end * raw_score / max(raw_score) over (partition by user_id, part) as contribution,
+        end * raw_score / max_raw_score as contribution,
         case part
             {% for part, rank in priority.items() -%}
             when '{{ part }}' then {{ rank }}
@@ -94,9 +122,36 @@ blended_candidates as (
 
 ),
 
+{# As in int_similarity_recommendations: each user's top_k-th blended score first (an aggregate
+   keeping k values per user), and only the candidates at or above it ranked. Ties at the floor
+   are kept and the ranking decides them; the relative 1e-9 covers an engine that sums the
+   parts of the CTE in another order when it computes it twice. #}
+{% if top_k > 0 -%}
+score_floors as (
+
+    select user_id, {{ sqlrec.nth_largest('raw_score', top_k) }} as score_floor
+    from blended_candidates
+    group by user_id
+
+),
+
+{% endif -%}
+candidates_above_floor as (
+
+    select blended_candidates.*
+    from blended_candidates
+    {% if top_k > 0 -%}
+    left join score_floors
+        on blended_candidates.user_id = score_floors.user_id
+    where score_floors.score_floor is null
+        or blended_candidates.raw_score >= score_floors.score_floor - 1e-9 * abs(score_floors.score_floor)
+    {%- endif %}
+
+),
+
 personalised_ranked as (
 
-    {{ sqlrec.top_n_per_group('blended_candidates', 'user_id', 'raw_score desc, item_id', top_k) }}
+    {{ sqlrec.top_n_per_group('candidates_above_floor', 'user_id', 'raw_score desc, item_id', top_k) }}
 
 ),
 
@@ -113,11 +168,22 @@ personalised_recommendations as (
 
 ),
 
-excluded_items as (
+{# The popular items the fill must skip for a user: those the user interacted with and those
+   already in the personalised list. Only popular items can be skipped, so only they are
+   collected: a few per user, not a copy of every interaction and recommendation. #}
+excluded_popular_items as (
 
-    select user_id, item_id from interactions
+    select interactions.user_id, interactions.item_id
+    from interactions
+    inner join popular_items
+        on interactions.item_id = popular_items.item_id
+
     union
-    select user_id, item_id from personalised_recommendations
+
+    select personalised_recommendations.user_id, personalised_recommendations.item_id
+    from personalised_recommendations
+    inner join popular_items
+        on personalised_recommendations.item_id = popular_items.item_id
 
 ),
 
@@ -138,11 +204,9 @@ fill_needs as (
     ) as personalised
         on users.user_id = personalised.user_id
     left join (
-        select excluded_items.user_id, count(*) as item_count
-        from excluded_items
-        inner join popular_items
-            on excluded_items.item_id = popular_items.item_id
-        group by excluded_items.user_id
+        select user_id, count(*) as item_count
+        from excluded_popular_items
+        group by user_id
     ) as skipped
         on users.user_id = skipped.user_id
 
@@ -159,11 +223,11 @@ popular_candidates as (
     from fill_needs
     inner join popular_items
         on popular_items.rank <= fill_needs.open_slots + fill_needs.skipped_popular
-    left join excluded_items
-        on fill_needs.user_id = excluded_items.user_id
-        and popular_items.item_id = excluded_items.item_id
+    left join excluded_popular_items
+        on fill_needs.user_id = excluded_popular_items.user_id
+        and popular_items.item_id = excluded_popular_items.item_id
     where fill_needs.open_slots > 0
-        and excluded_items.item_id is null
+        and excluded_popular_items.item_id is null
 
 ),
 
