@@ -100,6 +100,8 @@ def recommend_batches(model: EaseModel, matrix: sp.csr_matrix, k: int, *,
     the largest term X(u,i)·B(i,j) of the item's score: what explains it best."""
     import numpy as np
 
+    from sqlrec.recommend.reasons import ease_reasons
+
     users = matrix.shape[0]
     position = np.full(matrix.shape[1], -1, dtype=np.int64)
     position[model.items] = np.arange(len(model.items))
@@ -123,11 +125,8 @@ def recommend_batches(model: EaseModel, matrix: sp.csr_matrix, k: int, *,
         keep = top_scores > 0
         batch_users, slots = np.nonzero(keep)
         picked = top[batch_users, slots]
-        because = np.empty(len(picked), dtype=np.int64)
-        for user in np.unique(batch_users):
-            mine = batch_users == user
-            known = rows.indices[rows.indptr[user]:rows.indptr[user + 1]]
-            because[mine] = known[np.argmax(model.weights[known][:, picked[mine]], axis=0)]
+        # every kept pair has a positive score, so its user has at least one modelled item
+        because = ease_reasons(model.weights, rows, batch_users, picked)
         yield (rows.shape[0], (batch_users + start).astype(np.int32),
                model.items[picked], top_scores[keep].astype(np.float64),
                model.items[because].astype(np.int32))
