@@ -163,6 +163,9 @@ def because_items(model, confident: sp.csr_matrix, regularization: float, users:
     implicit's ``explain`` computes (`sqlrec.recommend.reasons.AlsReasons`, batched over users).
     ``confident`` holds C = 1 + alpha·w (`confidence`). A caller with many batches keeps one
     `reasons.AlsReasons` instead, which computes its item-side terms once."""
+    import threadpoolctl
+
     from sqlrec.recommend.reasons import AlsReasons
 
-    return AlsReasons(item_factors(model), regularization).because(confident, users, items)
+    with threadpoolctl.threadpool_limits(1, "blas"):  # small systems: threads only contend
+        return AlsReasons(item_factors(model), regularization).because(confident, users, items)

@@ -68,14 +68,11 @@ class AlsReasons:
     def because(self, confident: sp.csr_matrix, users: np.ndarray,
                 items: np.ndarray) -> np.ndarray:
         """For pairs (users[p], items[p]) grouped by user, each user having at least one item
-        in ``confident`` (C = 1 + alpha·w), the user's item that contributes most."""
-        import threadpoolctl
+        in ``confident`` (C = 1 + alpha·w), the user's item that contributes most.
 
-        # many small systems: BLAS threads would only contend (and spin) on them
-        with threadpoolctl.threadpool_limits(1, "blas"):
-            return self._because(confident, users, items)
-
-    def _because(self, confident, users, items):
+        Many small systems: BLAS threads would only contend (and spin) on them, so callers
+        hold BLAS to one thread (`als.because_items` does); the limit is not set here because
+        it is process-wide, and threads that set and restore it in turn would undo it."""
         import numpy as np
 
         because = np.empty(len(users), dtype=np.int32)

@@ -211,18 +211,26 @@ def train(store: Warehouse, params: AlsParams, *, device: str = "auto", k: int =
         run.seconds = time.perf_counter() - started
         return result
 
+    import threadpoolctl
+
+    from sqlrec.recommend.parallel import ordered_map
     from sqlrec.recommend.reasons import AlsReasons
 
     clock = result.clock
     unavailable = unavailable_items(store, data.item_ids)
     with tqdm(total=int((data.matrix.getnnz(axis=1) > 0).sum()), unit="user",
-              desc=RECOMMENDATIONS_TABLE, disable=not show_progress) as progress:
+              desc=RECOMMENDATIONS_TABLE, disable=not show_progress) as progress, \
+            threadpoolctl.threadpool_limits(1, "blas"):  # set once: the limit is process-wide
         confident = als.confidence(data.matrix, params.alpha)
         explainer = AlsReasons(als.item_factors(model), params.regularization)  # once per run
-        batches = (
-            (done, users_, items_, scores, explainer.because(confident, users_, items_))
-            for done, users_, items_, scores in als.recommend_batches(
-                model, data.matrix, k, unavailable=unavailable))
+
+        def explained(batch):
+            done, users_, items_, scores = batch
+            return done, users_, items_, scores, explainer.because(confident, users_, items_)
+
+        # implicit ranks the next batch (on its own threads) while workers explain the last
+        batches = ordered_map(explained, als.recommend_batches(model, data.matrix, k,
+                                                               unavailable=unavailable))
         reader = _ranked_reader(RECOMMENDATIONS_TABLE, run.run_id, clock.timed(batches),
                                 data.user_ids, data.item_ids, progress)
         result.written[RECOMMENDATIONS_TABLE] = clock.write(store, RECOMMENDATIONS_TABLE,
@@ -298,8 +306,9 @@ def train_ease(store: Warehouse, params: EaseParams, *, k: int = DEFAULT_K,
                   disable=not show_progress) as progress:
             reader = _ranked_reader(
                 EASE_RECOMMENDATIONS_TABLE, run.run_id,
-                result.clock.timed(ease.recommend_batches(model, data.matrix, k,
-                                                          unavailable=unavailable)),
+                result.clock.timed(ease.recommend_batches(
+                    model, data.matrix, k, unavailable=unavailable,
+                    workers=ease.batch_workers(params.memory_gb, len(model.items)))),
                 data.user_ids, data.item_ids, progress)
             result.written[EASE_RECOMMENDATIONS_TABLE] = result.clock.write(
                 store, EASE_RECOMMENDATIONS_TABLE, reader)
