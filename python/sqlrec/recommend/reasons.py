@@ -9,8 +9,8 @@ batch of (user, item) pairs at once, with array operations over users instead of
 
   so a user with n items needs an n × n solve rather than a factors × factors one: most users
   have far fewer items than factors. Users with more items than factors take the direct f × f
-  solve of A_u. Users are grouped by their item count rounded up to a power of two and padded
-  with zero rows, which change neither form (a zero row of Y_u adds nothing to A_u, and gives
+  solve of A_u. Users are grouped by their item count rounded up (by at most an eighth) and
+  padded with zero rows, which change neither form (a zero row of Y_u adds nothing to A_u, and gives
   an identity row in I + K_u D_u); padded entries are never picked.
 - EASE (`ease_reasons`): argmax over the user's items i of X(u,i) · B(i,j) (X is binary),
   gathered for every pair at once and reduced per pair with ``reduceat``.
@@ -82,8 +82,11 @@ class AlsReasons:
         owners = users[starts]
         first = confident.indptr[owners].astype(np.int64)
         known = confident.indptr[owners + 1] - first
-        # bucket by the item count rounded up to a power of two: padding stays under 2x
-        width = 1 << np.ceil(np.log2(np.maximum(known, 1))).astype(np.int64)
+        # bucket by the item count rounded up to an eighth of its power of two (20 -> 20,
+        # 100 -> 112): padding stays under 1/8 with few enough buckets to batch well
+        octave = 1 << np.ceil(np.log2(np.maximum(known, 1))).astype(np.int64)
+        step = np.maximum(octave // 8, 1)
+        width = -(-np.maximum(known, 1) // step) * step
         f = self.factors.shape[1]
         for size in np.unique(width):
             members = np.flatnonzero(width == size)
