@@ -148,37 +148,24 @@ def similar_item_batches(model, items: int, k: int, *, unavailable: np.ndarray |
         yield len(batch), np.repeat(batch, keep.sum(axis=1)), ids[keep], scores[keep]
 
 
+def item_factors(model) -> np.ndarray:
+    """The item factors of a CPU or GPU model, as a numpy array on the host."""
+    import numpy as np
+
+    return np.asarray(model.to_cpu().item_factors if hasattr(model, "to_cpu")
+                      else model.item_factors)
+
+
 def because_items(model, confident: sp.csr_matrix, regularization: float, users: np.ndarray,
                   items: np.ndarray) -> np.ndarray:
     """For each (user, recommended item) pair, aligned and grouped by user, the user's item that
     contributes most to the item's score, by the explanation of Hu, Koren & Volinsky that
-    implicit's ``explain`` computes: score(u, j) = sum over the user's items i of
-    (A_u⁻¹ y_j) · y_i · C(u,i), with A_u = YᵀY + Yᵀ(C_u − I)Y + λI. ``confident`` holds
-    C = 1 + alpha·w (`confidence`); one factorisation of A_u serves all of a user's items."""
+    implicit's ``explain`` computes (`sqlrec.recommend.reasons.AlsReasons`, batched over users).
+    ``confident`` holds C = 1 + alpha·w (`confidence`). A caller with many batches keeps one
+    `reasons.AlsReasons` instead, which computes its item-side terms once."""
     import threadpoolctl
 
+    from sqlrec.recommend.reasons import AlsReasons
+
     with threadpoolctl.threadpool_limits(1, "blas"):  # small systems: threads only contend
-        return _because_items(model, confident, regularization, users, items)
-
-
-def _because_items(model, confident, regularization, users, items):
-    import numpy as np
-    import scipy.linalg
-
-    factors = model.to_cpu().item_factors if hasattr(model, "to_cpu") else model.item_factors
-    factors = np.asarray(factors, dtype=np.float64)
-    gram = factors.T @ factors + regularization * np.eye(factors.shape[1])
-    because = np.empty(len(users), dtype=np.int32)
-    starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]]) if len(users) else []
-    stops = np.r_[starts[1:], len(users)] if len(users) else []
-    for start, stop in zip(starts, stops, strict=True):
-        user = users[start]
-        known = confident.indices[confident.indptr[user]:confident.indptr[user + 1]]
-        weight = confident.data[confident.indptr[user]:confident.indptr[user + 1]]
-        held = factors[known]
-        system = gram + (held.T * (weight - 1.0)) @ held
-        solved = scipy.linalg.cho_solve(scipy.linalg.cho_factor(system),
-                                        factors[items[start:stop]].T)
-        contributions = (held @ solved) * weight[:, None]
-        because[start:stop] = known[np.argmax(contributions, axis=0)]
-    return because
+        return AlsReasons(item_factors(model), regularization).because(confident, users, items)

@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
 BYTES_PER_CELL = 4  # float32
 DENSE_COPIES = 3  # the Gram matrix, its factor/inverse in place, and one working copy
-USERS_PER_BATCH = 5_000
+USERS_PER_BATCH = 2_000
+# bytes per (user, modelled item) cell of a batch: its float32 score and int64 argpartition
+SCORE_CELL_BYTES = 12
 
 
 @dataclass
@@ -91,17 +93,28 @@ def fit(matrix: sp.csr_matrix, params: EaseParams) -> EaseModel:
     return EaseModel(weights.astype(np.float32), items, regularization)
 
 
+def batch_workers(memory_gb: float, items: int, users_per_batch: int = USERS_PER_BATCH) -> int:
+    """How many batches of `recommend_batches` may be computed at once: one per core, as many
+    as fit EASE's memory budget (free again once the fit is done)."""
+    from sqlrec.recommend.parallel import default_workers
+
+    per_batch = users_per_batch * max(items, 1) * SCORE_CELL_BYTES
+    return max(1, min(default_workers(), int(memory_gb * 2**30 // per_batch)))
+
+
 def recommend_batches(model: EaseModel, matrix: sp.csr_matrix, k: int, *,
                       unavailable: np.ndarray | None = None,
-                      users_per_batch: int = USERS_PER_BATCH,
+                      users_per_batch: int = USERS_PER_BATCH, workers: int = 1,
                       ) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """Top-k per batch of users with a positive score: (users done, user rows, item columns,
     scores, because columns), the last four flat and aligned, best first within a user. Never
     an item the user has, never an unavailable item. The because column is the user's item with
-    the largest term X(u,i)·B(i,j) of the item's score: what explains it best."""
+    the largest term X(u,i)·B(i,j) of the item's score: what explains it best. Batches are
+    computed ``workers`` at a time (`batch_workers` says how many fit) and come in user order."""
     import numpy as np
 
-    users = matrix.shape[0]
+    from sqlrec.recommend.parallel import ordered_map
+
     position = np.full(matrix.shape[1], -1, dtype=np.int64)
     position[model.items] = np.arange(len(model.items))
     blocked = np.zeros(len(model.items), dtype=bool)
@@ -109,26 +122,38 @@ def recommend_batches(model: EaseModel, matrix: sp.csr_matrix, k: int, *,
         modelled = position[np.asarray(unavailable, dtype=np.int64)]
         blocked[modelled[modelled >= 0]] = True
     n = min(k, len(model.items))
-    for start in range(0, users, users_per_batch):
-        rows = matrix[start:start + users_per_batch][:, model.items].astype(np.float32)
-        rows.data[:] = 1.0
-        scores = np.asarray(rows @ model.weights)
-        scores[rows.nonzero()] = -np.inf  # known items
-        scores[:, blocked] = -np.inf
-        top = np.argpartition(-scores, n - 1, axis=1)[:, :n] if n < scores.shape[1] \
-            else np.tile(np.arange(scores.shape[1]), (scores.shape[0], 1))
-        top_scores = np.take_along_axis(scores, top, axis=1)
-        order = np.lexsort((top, -top_scores), axis=1)  # best first, ties by column
-        top = np.take_along_axis(top, order, axis=1)
-        top_scores = np.take_along_axis(top_scores, order, axis=1)
-        keep = top_scores > 0
-        batch_users, slots = np.nonzero(keep)
-        picked = top[batch_users, slots]
-        because = np.empty(len(picked), dtype=np.int64)
-        for user in np.unique(batch_users):
-            mine = batch_users == user
-            known = rows.indices[rows.indptr[user]:rows.indptr[user + 1]]
-            because[mine] = known[np.argmax(model.weights[known][:, picked[mine]], axis=0)]
-        yield (rows.shape[0], (batch_users + start).astype(np.int32),
-               model.items[picked], top_scores[keep].astype(np.float64),
-               model.items[because].astype(np.int32))
+
+    def batch(start: int):
+        return _recommend_batch(model, matrix[start:start + users_per_batch], start, n, blocked)
+
+    yield from ordered_map(batch, range(0, matrix.shape[0], users_per_batch), workers)
+
+
+def _recommend_batch(model: EaseModel, users: sp.csr_matrix, start: int, n: int,
+                     blocked: np.ndarray):
+    """One batch of `recommend_batches`, for the users of rows start.. (``users``)."""
+    import numpy as np
+
+    from sqlrec.recommend.reasons import ease_reasons
+
+    rows = users[:, model.items].astype(np.float32)
+    rows.data[:] = 1.0
+    scores = np.asarray(rows @ model.weights)
+    scores[rows.nonzero()] = -np.inf  # known items
+    scores[:, blocked] = -np.inf
+    width = scores.shape[1]
+    # the n largest sit in the last n slots; partitioning in place of -scores saves a copy
+    top = np.argpartition(scores, width - n, axis=1)[:, width - n:] if n < width \
+        else np.tile(np.arange(width), (scores.shape[0], 1))
+    top_scores = np.take_along_axis(scores, top, axis=1)
+    del scores
+    order = np.lexsort((top, -top_scores), axis=1)  # best first, ties by column
+    top = np.take_along_axis(top, order, axis=1)
+    top_scores = np.take_along_axis(top_scores, order, axis=1)
+    keep = top_scores > 0
+    batch_users, slots = np.nonzero(keep)
+    picked = top[batch_users, slots]
+    # every kept pair has a positive score, so its user has at least one modelled item
+    because = ease_reasons(model.weights, rows, batch_users, picked)
+    return (rows.shape[0], (batch_users + start).astype(np.int32), model.items[picked],
+            top_scores[keep].astype(np.float64), model.items[because].astype(np.int32))

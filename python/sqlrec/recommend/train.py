@@ -106,6 +106,8 @@ class TrainResult:
     data: InteractionMatrix
     run: ModelRun
     written: dict[str, int] = field(default_factory=dict)
+    # seconds after the fit: computing the rows (top-k and reasons) and writing them
+    clock: PhaseClock = field(default_factory=lambda: PhaseClock())
 
     def summary(self) -> str:
         """The one line that says what the run wrote, where, and how long it took."""
@@ -113,9 +115,41 @@ class TrainResult:
         tables = ", ".join(f"{rows:,} rows to {table}" for table, rows in self.written.items())
         per_iteration = (f", {run.seconds_per_iteration:.2f} s/iteration" if run.model == "als"
                          else "")
+        phases = (f"; top-k and reasons {self.clock.computing:.1f} s, write "
+                  f"{self.clock.writing:.1f} s" if self.written else "")
         return (f"sqlrec train: {run.model.upper()} wrote {tables} and run {run.run_id} to "
                 f"{RUNS_TABLE} in {run.seconds:.1f} s (fit {run.fit_seconds:.1f} s"
-                f"{per_iteration})")
+                f"{per_iteration}{phases})")
+
+
+class PhaseClock:
+    """Splits the time of streamed writes into computing the rows and writing them: the time
+    spent inside the batch generators (`timed`) is computing, the rest of the write is
+    writing. The two interleave, batch by batch, so no outer timer can tell them apart."""
+
+    def __init__(self) -> None:
+        self.computing = 0.0
+        self.writing = 0.0
+
+    def timed(self, batches):
+        iterator = iter(batches)
+        while True:
+            started = time.perf_counter()
+            try:
+                batch = next(iterator)
+            except StopIteration:
+                self.computing += time.perf_counter() - started
+                return
+            self.computing += time.perf_counter() - started
+            yield batch
+
+    def write(self, store: Warehouse, table: str, reader: pa.RecordBatchReader) -> int:
+        """`append_run_rows`, its time counted as writing less what `timed` counted."""
+        started, before = time.perf_counter(), self.computing
+        try:
+            return append_run_rows(store, table, reader)
+        finally:
+            self.writing += time.perf_counter() - started - (self.computing - before)
 
 
 def unavailable_items(store: Warehouse, item_ids: pa.Array) -> np.ndarray:
@@ -178,26 +212,37 @@ def train(store: Warehouse, params: AlsParams, *, device: str = "auto", k: int =
         run.seconds = time.perf_counter() - started
         return result
 
+    import threadpoolctl
+
+    from sqlrec.recommend.parallel import ordered_map
+    from sqlrec.recommend.reasons import AlsReasons
+
+    clock = result.clock
     unavailable = unavailable_items(store, data.item_ids)
     with tqdm(total=int((data.matrix.getnnz(axis=1) > 0).sum()), unit="user",
-              desc=RECOMMENDATIONS_TABLE, disable=not show_progress) as progress:
+              desc=RECOMMENDATIONS_TABLE, disable=not show_progress) as progress, \
+            threadpoolctl.threadpool_limits(1, "blas"):  # set once: the limit is process-wide
         confident = als.confidence(data.matrix, params.alpha)
-        batches = (
-            (done, users_, items_, scores,
-             als.because_items(model, confident, params.regularization, users_, items_))
-            for done, users_, items_, scores in als.recommend_batches(
-                model, data.matrix, k, unavailable=unavailable))
-        reader = _ranked_reader(RECOMMENDATIONS_TABLE, run.run_id, batches, data.user_ids,
-                                data.item_ids, progress)
-        result.written[RECOMMENDATIONS_TABLE] = append_run_rows(store, RECOMMENDATIONS_TABLE,
-                                                                reader)
+        explainer = AlsReasons(als.item_factors(model), params.regularization)  # once per run
+
+        def explained(batch):
+            done, users_, items_, scores = batch
+            return done, users_, items_, scores, explainer.because(confident, users_, items_)
+
+        # implicit ranks the next batch (on its own threads) while workers explain the last
+        batches = ordered_map(explained, als.recommend_batches(model, data.matrix, k,
+                                                               unavailable=unavailable))
+        reader = _ranked_reader(RECOMMENDATIONS_TABLE, run.run_id, clock.timed(batches),
+                                data.user_ids, data.item_ids, progress)
+        result.written[RECOMMENDATIONS_TABLE] = clock.write(store, RECOMMENDATIONS_TABLE,
+                                                            reader)
     with tqdm(total=items, unit="item", desc=SIMILAR_ITEMS_TABLE,
               disable=not show_progress) as progress:
         reader = _ranked_reader(
             SIMILAR_ITEMS_TABLE, run.run_id,
-            als.similar_item_batches(model, items, k, unavailable=unavailable),
+            clock.timed(als.similar_item_batches(model, items, k, unavailable=unavailable)),
             data.item_ids, data.item_ids, progress)
-        result.written[SIMILAR_ITEMS_TABLE] = append_run_rows(store, SIMILAR_ITEMS_TABLE, reader)
+        result.written[SIMILAR_ITEMS_TABLE] = clock.write(store, SIMILAR_ITEMS_TABLE, reader)
 
     run.trained_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     run.seconds = time.perf_counter() - started
@@ -262,9 +307,11 @@ def train_ease(store: Warehouse, params: EaseParams, *, k: int = DEFAULT_K,
                   disable=not show_progress) as progress:
             reader = _ranked_reader(
                 EASE_RECOMMENDATIONS_TABLE, run.run_id,
-                ease.recommend_batches(model, data.matrix, k, unavailable=unavailable),
+                result.clock.timed(ease.recommend_batches(
+                    model, data.matrix, k, unavailable=unavailable,
+                    workers=ease.batch_workers(params.memory_gb, len(model.items)))),
                 data.user_ids, data.item_ids, progress)
-            result.written[EASE_RECOMMENDATIONS_TABLE] = append_run_rows(
+            result.written[EASE_RECOMMENDATIONS_TABLE] = result.clock.write(
                 store, EASE_RECOMMENDATIONS_TABLE, reader)
         run.trained_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     run.seconds = time.perf_counter() - started

@@ -4,6 +4,8 @@ memory budget against a hand count."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -88,3 +90,22 @@ def test_above_the_memory_budget_only_the_most_popular_items_that_fit_are_modell
     assert list(model.items) == sorted(by_popularity)
     kept = sp.csr_matrix(matrix.toarray()[:, sorted(by_popularity)])
     assert np.allclose(model.weights, closed_form(kept, 3.0), atol=1e-5, rtol=1e-4)
+
+
+def test_batches_on_several_threads_are_the_batches_of_one_in_the_same_order():
+    matrix = random_matrix(users=90, items=14, density=0.3, seed=11)
+    model = ease.fit(matrix, EaseParams(regularization=4.0))
+    one = list(ease.recommend_batches(model, matrix, 4, users_per_batch=7))
+    four = list(ease.recommend_batches(model, matrix, 4, users_per_batch=7, workers=4))
+    assert len(one) == len(four) == 13
+    for left, right in zip(one, four, strict=True):
+        assert left[0] == right[0]
+        for a, b in zip(left[1:], right[1:], strict=True):
+            assert a.tolist() == b.tolist()
+
+
+def test_batch_workers_fit_the_memory_budget():
+    # a batch of 2,000 users x 1,000 items is 2e6 cells of 12 bytes: 24 MB
+    assert ease.batch_workers(24e6 * 2 / 2**30, 1_000, users_per_batch=2_000) == min(
+        2, len(os.sched_getaffinity(0)))
+    assert ease.batch_workers(1e-6, 1_000) == 1  # never fewer than one
