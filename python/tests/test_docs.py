@@ -18,6 +18,9 @@ from sqlrec.service.snapshot import TABLE_COLUMNS
 
 from helpers import PROJECT_DIR, dbt_target_dir
 
+# a build of a tiny lake
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):

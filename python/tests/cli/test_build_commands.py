@@ -259,6 +259,7 @@ def test_a_killed_refresh_takes_its_dbt_child_with_it_and_frees_the_lock_after(s
                 os.kill(pid, signal.SIGKILL)
 
 
+@pytest.mark.slow
 def test_a_selection_that_matches_nothing_fails_in_one_line(small_lake, capsys):
     database = Path(os.environ["SQLREC_DUCKDB_PATH"])
     assert cli.main(["build", "--lake", str(small_lake), "--select", "no_such_model"]) == 2

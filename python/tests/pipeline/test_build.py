@@ -94,6 +94,7 @@ def test_incremental_runs_equal_a_full_refresh_and_repeat_runs_change_nothing(
     assert repeat_reason == [("duplicate_event_id",)]
 
 
+@pytest.mark.slow
 def test_bad_rows_are_kept_in_events_rejected_with_their_reason(
     lake_with_bad_rows, tmp_path, monkeypatch
 ):
@@ -200,6 +201,7 @@ def test_missing_lake_fails_with_a_message_naming_the_path(tmp_path):
         build(missing)
 
 
+@pytest.mark.slow
 def test_dbt_itself_names_a_missing_events_path(tmp_path):
     """Users who call dbt directly with a wrong var get the path back, not a stack trace."""
     missing_glob = str(tmp_path / "nowhere" / "events" / "*" / "*.parquet")

@@ -12,6 +12,9 @@ from sqlrec.recommend.params import AlsParams
 
 from helpers import read_table
 
+# builds and trainings on a copy of the small lake's build
+pytestmark = pytest.mark.slow
+
 PARAMS = AlsParams(factors=8, iterations=3)
 
 

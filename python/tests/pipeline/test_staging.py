@@ -21,6 +21,9 @@ from sqlrec.pipeline.build import build
 
 from helpers import build_into, read_table
 
+# every test runs dbt on a lake of its own or a copy of a build
+pytestmark = pytest.mark.slow
+
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 
 # What a full refresh and a routine run must agree on.
@@ -69,7 +72,6 @@ def generated_lake(tmp_path_factory) -> Path:
 
 # ---------- late and changed files (issue: late data is dropped for good)
 
-@pytest.mark.slow
 def test_late_files_and_late_days_give_the_marts_of_a_full_refresh(generated_lake, tmp_path,
                                                                  monkeypatch):
     """(a) a file added to days already staged, the newest one included, and (b) a whole day
@@ -100,7 +102,6 @@ def test_late_files_and_late_days_give_the_marts_of_a_full_refresh(generated_lak
     assert set(staged["source_file"]) == {str(path) for path in lake.glob("events/*/*.parquet")}
 
 
-@pytest.mark.slow
 def test_a_changed_file_is_read_again_and_reported(generated_lake, tmp_path, monkeypatch, capfd):
     lake = tmp_path / "lake"
     shutil.copytree(generated_lake, lake)
@@ -126,7 +127,6 @@ def test_a_changed_file_is_read_again_and_reported(generated_lake, tmp_path, mon
     assert rows_of_changed == 100
 
 
-@pytest.mark.slow
 def test_a_removed_file_keeps_its_rows_and_is_reported(generated_lake, tmp_path, monkeypatch,
                                                       capfd):
     lake = tmp_path / "lake"
@@ -247,7 +247,6 @@ def test_a_lake_without_a_valid_event_fails_with_counts_by_reason(tmp_path, monk
     assert not Path(str(database) + ".built").exists()  # never marked as a finished build
 
 
-@pytest.mark.slow
 def test_a_rejected_share_above_the_var_fails_and_the_var_can_raise_it(tmp_path, monkeypatch):
     lake = tmp_path / "lake"
     write_events(lake / "events" / "event_date=2026-10-01" / "part-0.parquet",
@@ -328,7 +327,6 @@ def test_contract_violations_name_the_file_the_column_and_what_was_expected(tmp_
 
 # ---------- hostile values
 
-@pytest.mark.slow
 def test_a_lake_path_with_a_quote_builds(small_lake, tmp_path, monkeypatch):
     lake = tmp_path / "o'brien's lake"
     shutil.copytree(small_lake, lake)

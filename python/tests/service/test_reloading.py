@@ -76,6 +76,7 @@ def test_a_build_that_has_not_finished_is_never_served(database_copy):
     assert store.poll_once() is True and store.current.info.version == "v2"
 
 
+@pytest.mark.slow
 def test_a_failed_sqlrec_build_is_not_served(database_copy, small_lake, tmp_path, monkeypatch):
     """The issue's case, for real: a build fails half-way (here the quality gate, after staging
     has replaced its table) while the service serves; the service keeps the old build."""

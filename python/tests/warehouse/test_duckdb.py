@@ -32,6 +32,7 @@ def test_build_markers_round_trip(tmp_path, monkeypatch):
         store.read_build_marker(FINISHED)
 
 
+@pytest.mark.slow
 def test_the_dbt_hooks_write_markers_the_adapter_reads(small_lake_build):
     """A plain `dbt build` (the session's of the small lake) marks its start and, having
     succeeded, its end under one name."""
