@@ -16,17 +16,19 @@ totals as (
     select
         sum(events) as all_events,
         sum(case when outcome = 'valid' then events else 0 end) as valid_events,
-        {{ sqlrec.string_agg(
+        {{ dbt.listagg(
             "case when outcome <> 'valid' and events > 0 then outcome || ' ' || cast(events as "
                 ~ dbt.type_string() ~ ") end",
-            "', '", 'events desc, outcome'
+            "', '", 'order by events desc, outcome'
         ) }} as rejected_by_reason
     from counts
 
 )
 
-{# The error is raised in the filter: dbt only counts a test's rows, so an error in a selected
-   column would never be evaluated. #}
+{# Why an engine error and not failing rows: a failing test says only "Got 1 result", while the
+   user needs the counts by reason and what to do, in one line, before anything is scored. The
+   error is raised in the filter: dbt only counts a test's rows, so an error in a selected column
+   would never be evaluated. #}
 select all_events, valid_events, rejected_by_reason
 from totals
 where case

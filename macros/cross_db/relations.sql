@@ -94,20 +94,6 @@
     error({{ message }})
 {%- endmacro %}
 
-{#- Text of the rows of a group joined with `separator`, in `order_by` order. -#}
-{% macro string_agg(expression, separator, order_by) -%}
-    {{ return(adapter.dispatch('string_agg', 'sqlrec')(expression, separator, order_by)) }}
-{%- endmacro %}
-
-{% macro default__string_agg(expression, separator, order_by) -%}
-    listagg({{ expression }}, {{ separator }}) within group (order by {{ order_by }})
-{%- endmacro %}
-
-{% macro duckdb__string_agg(expression, separator, order_by) -%}
-    string_agg({{ expression }}, {{ separator }} order by {{ order_by }})
-{%- endmacro %}
-
-
 {#- The lower-cased column names of a source table, or an empty list when the table does not
     exist (yet): tables the Python step writes appear only after its first run. -#}
 {% macro existing_source_columns(source_name, table_name) -%}
