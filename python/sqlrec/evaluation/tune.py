@@ -106,7 +106,7 @@ class Scorer:
 
         knobs = self.prepared.list_knobs(params.dbt_vars)
         half_life = knobs["half_life_days"]
-        data = self.prepared.scores(half_life)
+        data = self.prepared.model_scores(half_life)  # the models' matrix
         unavailable = self.prepared.unavailable
         # the blend's weights change the blend, not the similarity list
         similarity_key = tuple(sorted((name, value) for name, value in knobs.items()

@@ -90,14 +90,20 @@ class Prepared:
         merged = {**project.dbt_var_defaults(), **dbt_vars}
         return {name: kind(merged[name]) for name, kind in TWIN_VARS.items()}
 
-    def scores(self, half_life_days: float) -> InteractionMatrix:
-        """w(u,i) (int_user_item_scores) at a half-life, cached."""
+    def scores(self, half_life_days: float, dtype: str = "float64") -> InteractionMatrix:
+        """w(u,i) (int_user_item_scores) at a half-life, cached: in double, as the SQL computes
+        it (float32 w moved cosine scores by 1e-8 and could swap near ties), or in float32, the
+        matrix `sqlrec train` gives ALS and EASE (`model_scores`)."""
         from sqlrec.recommend.matrix import score_matrix
 
-        if half_life_days not in self._scores:
-            self._scores[half_life_days] = score_matrix(
-                self.events, half_life_days=half_life_days, as_of=self.as_of)
-        return self._scores[half_life_days]
+        if (half_life_days, dtype) not in self._scores:
+            self._scores[half_life_days, dtype] = score_matrix(
+                self.events, half_life_days=half_life_days, as_of=self.as_of, dtype=dtype)
+        return self._scores[half_life_days, dtype]
+
+    def model_scores(self, half_life_days: float) -> InteractionMatrix:
+        """w(u,i) as the models train on it (float32)."""
+        return self.scores(half_life_days, "float32")
 
     @cached_property
     def last_event_ranks(self) -> sp.csr_matrix:
@@ -212,14 +218,16 @@ def top_lists(scores: sp.csr_matrix, users: np.ndarray, k: int) -> Lists:
     return Lists(users, items, values)
 
 
-def similarity_lists(prepared: Prepared, users: np.ndarray, knobs: dict[str, Any]) -> Lists:
+def similarity_lists(prepared: Prepared, users: np.ndarray, knobs: dict[str, Any],
+                     sim: sp.csr_matrix | None = None) -> Lists:
     """int_similarity_recommendations: sum over the user's recent items of w(u,i)·sim(i -> j),
-    never known or sold out, top_k."""
+    never known or sold out, top_k. ``sim``: item_similarity, when the caller has it."""
     import numpy as np
     import scipy.sparse as sp
 
     data = prepared.scores(knobs["half_life_days"])
-    sim = similarity(capped(data.matrix, knobs["max_items_per_user"]), knobs)
+    if sim is None:
+        sim = similarity(capped(data.matrix, knobs["max_items_per_user"]), knobs)
     sim = sim.tolil()
     sim[:, prepared.unavailable] = 0
     sim = sim.tocsr()

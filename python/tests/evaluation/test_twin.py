@@ -53,7 +53,7 @@ def test_the_similarity_list_and_the_blend_are_the_twins(served):
     assert ranked(similarity.frame(prepared)) == ranked(
         tables["int_similarity_recommendations"])
 
-    data = prepared.scores(knobs["half_life_days"])
+    data = prepared.model_scores(knobs["half_life_days"])
     params = ALS.resolved(data.nnz)
     model_lists = {
         "als": twin.model_lists(prepared, users, als.recommend_batches(
