@@ -1,3 +1,4 @@
-"""Offline evaluation: the temporal split (`split`), the metrics (`metrics`), the recommenders
-scored in Python (`baselines`), the datasets (`datasets`), the whole protocol (`protocol`), its
-report (`report`) and the parameter search that never sees its test part (`tune`)."""
+"""Offline evaluation: the temporal split (`split`), the metrics (`metrics`), the datasets
+(`datasets`), the whole protocol (`protocol`), its report (`report`) and the parameter search
+that never sees its test part (`tune`), over one search space (`space`) and scored on the
+Python twin of the dbt models (`twin`)."""

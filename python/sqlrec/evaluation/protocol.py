@@ -6,7 +6,8 @@
   lake in the input contract's layout and built by dbt with ``as_of`` = its latest event, into
   a DuckDB file of its own (in a temporary folder, removed afterwards), then ALS and EASE are
   trained on that build by the same code as `sqlrec train`.
-- Recommenders: **popularity** (``popular_items``, global, minus the user's items), **item
+- Recommenders: **popularity** (``user_recommendations`` built with every part's weight 0:
+  the popular fill alone, ``popular_items`` global minus the user's items), **item
   similarity** (``user_recommendations`` built before any model is trained: similar items of
   the recent items, popular fill), **ALS** and **EASE** (their tables), and the **blend**
   (``user_recommendations`` built again once the models' tables exist).
@@ -28,8 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlrec.errors import UserError
-from sqlrec.evaluation.baselines import popularity_from_warehouse
-from sqlrec.evaluation.metrics import ranking_metrics
+from sqlrec.evaluation.metrics import LIST_LENGTH, ranking_metrics
 from sqlrec.evaluation.report import Evaluation
 from sqlrec.evaluation.split import TEST_FRACTION, temporal_split
 
@@ -96,6 +96,7 @@ def _train_and_list(split, folder: Path, dataset: str, params: PipelineParams, c
                     params_source, dbt_vars, device, quiet):
     """The training part built, trained and blended in `folder`; every recommender's lists."""
     from sqlrec.data.lake import write_lake
+    from sqlrec.evaluation.twin import PART_WEIGHTS
     from sqlrec.pipeline.build import MODEL_TABLE_READERS, build
     from sqlrec.recommend import train
     from sqlrec.recommend.params import provenance
@@ -111,17 +112,22 @@ def _train_and_list(split, folder: Path, dataset: str, params: PipelineParams, c
     store = DuckDBWarehouse(database, target=EVALUATION_TARGET)
     dbt_env = {"SQLREC_DUCKDB_PATH": str(database.resolve())}
 
-    def build_part(**kwargs) -> None:
-        build(lake, extra_vars=dbt_vars, quiet=quiet, target=EVALUATION_TARGET, store=store,
-              env_overrides=dbt_env, **kwargs)
+    def build_part(more_vars: dict[str, Any] | None = None, **kwargs) -> None:
+        build(lake, extra_vars={**dbt_vars, **(more_vars or {})}, quiet=quiet,
+              target=EVALUATION_TARGET, store=store, env_overrides=dbt_env, **kwargs)
 
     lists: dict[str, pd.DataFrame] = {}
     build_part(full_refresh=True)
     catalogue_size = store.query(
         "select count(distinct item_id) as items from int_user_item_scores"
     ).column("items")[0].as_py()
-    lists["popularity"] = popularity_from_warehouse(store)
-    lists["item_similarity"] = store.read_table("user_recommendations", LIST_COLUMNS).to_pandas()
+    item_similarity = store.read_table("user_recommendations", LIST_COLUMNS).to_pandas()
+    # popularity is the blend's popular fill alone (every part's weight 0): the one rule the
+    # served lists fill by, not a copy of it
+    build_part({**dict.fromkeys(PART_WEIGHTS.values(), 0.0), "top_k": LIST_LENGTH},
+               select="user_recommendations", data_tests=False)
+    lists["popularity"] = store.read_table("user_recommendations", LIST_COLUMNS).to_pandas()
+    lists["item_similarity"] = item_similarity
     details = {**provenance(params_source), "evaluation": dataset}
     results = train.train_models(store, params, train.MODELS, device=device,
                                  show_progress=not quiet, details=details)

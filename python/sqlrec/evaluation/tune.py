@@ -9,11 +9,12 @@ builds the served list with the Python twin of the dbt models (`sqlrec.evaluatio
 equal to them) and the very code of `sqlrec train`: the similarity list, the ALS and EASE lists,
 their blend and the popular fill; the objective is the blend's NDCG@10.
 
-Searched: the similarity model and its knobs, half_life_days, max_items_per_user,
-min_common_users, similar_items_k; ALS factors, regularisation (per score), alpha, iterations;
-EASE's λ (a multiple of its default rule); the blend's three weights, each of which may be 0.
-The defaults are tried first, so the search can only improve on them. Parts are cached by the
-knobs they depend on, so a trial that changes only the blend costs a fusion.
+Searched (`sqlrec.evaluation.space`, which Katib's Experiment shares): the similarity model
+and its knobs, half_life_days, max_items_per_user, min_common_users, similar_items_k; ALS
+factors, regularisation (per score), alpha, iterations; EASE's λ (a multiple of its default
+rule); the blend's three weights, each of which may be 0. The defaults (dbt_project.yml's, the
+parameters dataclasses') are tried first, so the search can only improve on them. Parts are
+cached by the knobs they depend on, so a trial that changes only the blend costs a fusion.
 
 "Never below its parts": when a single part alone beats the best blend on validation, that part
 is served alone and the report says which weights went to 0.
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlrec.errors import UserError
+from sqlrec.evaluation.twin import PART_WEIGHTS
 
 if TYPE_CHECKING:
     import optuna
@@ -40,9 +42,7 @@ if TYPE_CHECKING:
 DEFAULT_TRIALS = 60
 DEFAULT_SEED = 42
 STARTUP_TRIALS = 12  # random trials before TPE models the space
-PARTS = ("item_similarity", "als", "ease")
-LIST_KNOBS = {"recent_items_per_user": 20, "top_k": 20}  # what the service serves, not tuned
-MODEL_K = 50  # the length of a model's list, as `sqlrec train` writes it
+PARTS = tuple(PART_WEIGHTS)
 
 
 @dataclass
@@ -63,27 +63,10 @@ class TuneResult:
 
 
 def pipeline_params(values: dict[str, Any], seed: int = DEFAULT_SEED) -> PipelineParams:
-    """The parameters file a trial's values stand for. The ALS and EASE regularisation stay
-    relative to the data (per score, a multiple of EASE's rule), as they were searched: each
-    matrix they train on, a fold's or a lake's, resolves them to its own size."""
-    from sqlrec.recommend.params import AlsParams, EaseParams, PipelineParams
+    """The parameters file a trial's values stand for (`space.pipeline_params`)."""
+    from sqlrec.evaluation import space
 
-    dbt_vars = {name: values[name] for name in (
-        "similarity", "half_life_days", "max_items_per_user", "min_common_users",
-        "similar_items_k")}
-    if values["similarity"] == "rp3beta":
-        dbt_vars.update(rp3beta_alpha=values["alpha"], rp3beta_beta=values["beta"])
-    elif values["similarity"] == "asymmetric_cosine":
-        dbt_vars.update(asymmetric_cosine_alpha=values["alpha"])
-    dbt_vars.update({f"blend_{'similarity' if part == 'item_similarity' else part}_weight":
-                     values[f"weight_{part}"] for part in PARTS})
-    return PipelineParams(
-        dbt_vars=dbt_vars,
-        als=AlsParams(factors=values["factors"],
-                      regularization_per_score=values["regularization_per_score"],
-                      alpha=values["als_alpha"], iterations=values["iterations"],
-                      random_state=seed),
-        ease=EaseParams(regularization_factor=values["ease_lambda_factor"]))
+    return space.pipeline_params(values, seed)
 
 
 def lake_record(events: pd.DataFrame, path: str | None) -> dict[str, Any]:
@@ -92,40 +75,12 @@ def lake_record(events: pd.DataFrame, path: str | None) -> dict[str, Any]:
             "items": int(events["item_id"].nunique())}
 
 
-DEFAULT_VALUES = {
-    "similarity": "rp3beta", "alpha": 0.5, "beta": 0.5, "half_life_days": 30,
-    "max_items_per_user": 200, "min_common_users": 2, "similar_items_k": 100,
-    "factors": 128, "regularization_per_score": 2e-4, "als_alpha": 1.0, "iterations": 15,
-    "ease_lambda_factor": 1.0,
-    "weight_item_similarity": 1.0, "weight_als": 1.0, "weight_ease": 1.0,
-}
+def default_values() -> dict[str, Any]:
+    """The search's first trial: every dimension at the pipeline's default (dbt_project.yml,
+    the ALS and EASE parameters' dataclasses)."""
+    from sqlrec.evaluation import space
 
-
-def suggest(trial: optuna.Trial) -> dict[str, Any]:
-    """One point of the search space (the names of DEFAULT_VALUES)."""
-    model = trial.suggest_categorical("similarity", ["cosine", "rp3beta", "asymmetric_cosine"])
-    values = {"similarity": model, "alpha": 0.5, "beta": 0.5}
-    if model == "rp3beta":
-        values["alpha"] = trial.suggest_float("alpha", 0.2, 1.0)
-        values["beta"] = trial.suggest_float("beta", 0.0, 0.8)
-    elif model == "asymmetric_cosine":
-        values["alpha"] = trial.suggest_float("alpha", 0.2, 0.9)
-    values.update(
-        half_life_days=trial.suggest_categorical("half_life_days", [0, 7, 14, 30, 60, 120, 365]),
-        max_items_per_user=trial.suggest_categorical("max_items_per_user", [50, 100, 200, 0]),
-        min_common_users=trial.suggest_int("min_common_users", 1, 3),
-        similar_items_k=trial.suggest_categorical("similar_items_k", [20, 50, 100]),
-        factors=trial.suggest_categorical("factors", [32, 64, 128]),
-        regularization_per_score=trial.suggest_float("regularization_per_score", 2e-5, 2e-3,
-                                                     log=True),
-        als_alpha=trial.suggest_float("als_alpha", 0.3, 10.0, log=True),
-        iterations=trial.suggest_categorical("iterations", [10, 15, 20]),
-        ease_lambda_factor=trial.suggest_categorical("ease_lambda_factor",
-                                                     [0.25, 0.5, 1.0, 2.0, 4.0]),
-    )
-    for part in PARTS:
-        values[f"weight_{part}"] = trial.suggest_categorical(f"weight_{part}", [0.0, 0.5, 1.0, 2.0])
-    return values
+    return space.defaults()
 
 
 class Scorer:
@@ -147,12 +102,15 @@ class Scorer:
     def parts(self, params: PipelineParams) -> dict[str, Lists]:
         from sqlrec.evaluation import twin
         from sqlrec.recommend import als, ease
+        from sqlrec.recommend.train import DEFAULT_K as MODEL_K  # a model list's length
 
-        knobs = {**self.prepared.list_knobs(params.dbt_vars), **LIST_KNOBS}
+        knobs = self.prepared.list_knobs(params.dbt_vars)
         half_life = knobs["half_life_days"]
-        data = self.prepared.scores(half_life)
+        data = self.prepared.model_scores(half_life)  # the models' matrix
         unavailable = self.prepared.unavailable
-        similarity_key = tuple(sorted(knobs.items()))
+        # the blend's weights change the blend, not the similarity list
+        similarity_key = tuple(sorted((name, value) for name, value in knobs.items()
+                                      if name not in twin.PART_WEIGHTS.values()))
         parts = {"item_similarity": self._cached(
             ("item_similarity", similarity_key),
             lambda: twin.similarity_lists(self.prepared, self.users, knobs))}
@@ -176,18 +134,18 @@ class Scorer:
         from sqlrec.evaluation import twin
         from sqlrec.evaluation.metrics import ranking_metrics
 
-        weights = weights if weights is not None else blend_weights(params)
         knobs = self.prepared.list_knobs(params.dbt_vars)
-        served = twin.blend(self.prepared, self.parts(params), weights, LIST_KNOBS["top_k"],
-                            knobs["half_life_days"])
+        served = twin.blend(self.prepared, self.parts(params), knobs, weights)
         return ranking_metrics(served.frame(self.prepared), self.test,
                                len(self.prepared.item_ids))
 
 
 def blend_weights(params: PipelineParams) -> dict[str, float]:
-    names = {"item_similarity": "blend_similarity_weight", "als": "blend_als_weight",
-             "ease": "blend_ease_weight"}
-    return {part: float(params.dbt_vars.get(name, 1.0)) for part, name in names.items()}
+    """The blend's weight of each part (dbt_project.yml's where the parameters set none)."""
+    from sqlrec import project
+
+    merged = {**project.dbt_var_defaults(), **params.dbt_vars}
+    return {part: float(merged[name]) for part, name in PART_WEIGHTS.items()}
 
 
 def validation_split(events: pd.DataFrame):
@@ -258,8 +216,10 @@ def tune(events: pd.DataFrame, *, trials: int = DEFAULT_TRIALS, seed: int = DEFA
         raise UserError(f"--trials must be at least 1, got {trials}")
     scorer = validation_scorer(events, unavailable=unavailable, device=als.resolve_device(device))
 
+    from sqlrec.evaluation import space
+
     def objective(trial: optuna.Trial) -> float:
-        values = suggest(trial)
+        values = space.suggest(trial)
         metrics = scorer.score(scorer.params(values, seed))
         trial.set_user_attr("map@10", metrics["map@10"])
         return metrics["ndcg@10"]
@@ -274,12 +234,12 @@ def tune(events: pd.DataFrame, *, trials: int = DEFAULT_TRIALS, seed: int = DEFA
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=STARTUP_TRIALS)
     study = optuna.create_study(direction="maximize", sampler=sampler)
-    study.enqueue_trial(DEFAULT_VALUES)
+    first = default_values()
+    study.enqueue_trial(first)
     started = time.perf_counter()
     study.optimize(objective, n_trials=trials, timeout=timeout, callbacks=[report_best],
                    show_progress_bar=show_progress)
-    best_values = {**DEFAULT_VALUES, **study.best_trial.params}
-    params = scorer.params(best_values, seed)
+    params = scorer.params(study.best_trial.params, seed)
     return never_below_its_parts(scorer, params, study)
 
 
@@ -295,8 +255,7 @@ def never_below_its_parts(scorer: FoldScorer, params: PipelineParams,
     if alone[best_part]["ndcg@10"] > blended["ndcg@10"]:
         weights = {part: float(part == best_part) for part in PARTS}
         params = dataclasses.replace(params, dbt_vars={
-            **params.dbt_vars, "blend_similarity_weight": weights["item_similarity"],
-            "blend_als_weight": weights["als"], "blend_ease_weight": weights["ease"]})
+            **params.dbt_vars, **{PART_WEIGHTS[part]: weight for part, weight in weights.items()}})
         dropped = [part for part in PARTS if part != best_part]
         blended = alone[best_part]
     return TuneResult(params, blended["ndcg@10"], blended["map@10"],

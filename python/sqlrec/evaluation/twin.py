@@ -22,6 +22,20 @@ if TYPE_CHECKING:
     from sqlrec.recommend.matrix import InteractionMatrix
 
 
+# The dbt vars the twin reads, by their names, and the type the SQL casts each to (`| int`).
+TWIN_VARS = {
+    "half_life_days": float, "max_items_per_user": int, "min_common_users": int,
+    "similarity": str, "rp3beta_alpha": float, "rp3beta_beta": float,
+    "asymmetric_cosine_alpha": float, "similar_items_k": int, "recent_items_per_user": int,
+    "top_k": int, "popular_items_k": int, "blend_similarity_weight": float,
+    "blend_als_weight": float, "blend_ease_weight": float,
+}
+# Each part of the blend and the var of its weight, as models/marts/user_recommendations.sql
+# pairs them
+PART_WEIGHTS = {"item_similarity": "blend_similarity_weight", "als": "blend_als_weight",
+                "ease": "blend_ease_weight"}
+
+
 @dataclass
 class Lists:
     """Ranked lists of some users: row r of `items` holds user `users[r]`'s items best first
@@ -69,29 +83,27 @@ class Prepared:
         return np.flatnonzero([item in self.unavailable_ids for item in self.item_ids])
 
     def list_knobs(self, dbt_vars: dict[str, Any]) -> dict[str, Any]:
-        """The twin's knobs for dbt vars (the project's defaults, dbt_project.yml, under them)."""
+        """The dbt vars the twin reads (TWIN_VARS), the project's defaults (dbt_project.yml)
+        under the given ones, typed as the SQL casts them."""
         from sqlrec import project
 
         merged = {**project.dbt_var_defaults(), **dbt_vars}
-        model = merged["similarity"]
-        alpha = {"rp3beta": merged["rp3beta_alpha"],
-                 "asymmetric_cosine": merged["asymmetric_cosine_alpha"]}.get(model, 0.5)
-        return {"similarity": model, "alpha": float(alpha), "beta": float(merged["rp3beta_beta"]),
-                "half_life_days": float(merged["half_life_days"]),
-                "max_items_per_user": int(merged["max_items_per_user"]),
-                "min_common_users": int(merged["min_common_users"]),
-                "similar_items_k": int(merged["similar_items_k"]),
-                "recent_items_per_user": int(merged["recent_items_per_user"]),
-                "top_k": int(merged["top_k"])}
+        return {name: kind(merged[name]) for name, kind in TWIN_VARS.items()}
 
-    def scores(self, half_life_days: float) -> InteractionMatrix:
-        """w(u,i) (int_user_item_scores) at a half-life, cached."""
+    def scores(self, half_life_days: float, dtype: str = "float64") -> InteractionMatrix:
+        """w(u,i) (int_user_item_scores) at a half-life, cached: in double, as the SQL computes
+        it (float32 w moved cosine scores by 1e-8 and could swap near ties), or in float32, the
+        matrix `sqlrec train` gives ALS and EASE (`model_scores`)."""
         from sqlrec.recommend.matrix import score_matrix
 
-        if half_life_days not in self._scores:
-            self._scores[half_life_days] = score_matrix(
-                self.events, half_life_days=half_life_days, as_of=self.as_of)
-        return self._scores[half_life_days]
+        if (half_life_days, dtype) not in self._scores:
+            self._scores[half_life_days, dtype] = score_matrix(
+                self.events, half_life_days=half_life_days, as_of=self.as_of, dtype=dtype)
+        return self._scores[half_life_days, dtype]
+
+    def model_scores(self, half_life_days: float) -> InteractionMatrix:
+        """w(u,i) as the models train on it (float32)."""
+        return self.scores(half_life_days, "float32")
 
     @cached_property
     def last_event_ranks(self) -> sp.csr_matrix:
@@ -110,13 +122,15 @@ class Prepared:
                               (last["user"].to_numpy(), last["item"].to_numpy())),
                              shape=(len(self.user_ids), len(self.item_ids)))
 
-    def popular_order(self, half_life_days: float) -> np.ndarray:
-        """popular_items (global): available items by summed w desc, then id."""
+    def popular_order(self, half_life_days: float, popular_items_k: int) -> np.ndarray:
+        """popular_items (global): available items by summed w desc, then id, the first
+        popular_items_k (0 = all)."""
         import numpy as np
 
         totals = np.asarray(self.scores(half_life_days).matrix.sum(axis=0)).ravel()
         order = np.lexsort((np.arange(len(totals)), -totals))
-        return order[~np.isin(order, self.unavailable)]
+        order = order[~np.isin(order, self.unavailable)]
+        return order[:popular_items_k] if popular_items_k else order
 
 
 def capped(matrix: sp.csr_matrix, cap: int) -> sp.csr_matrix:
@@ -136,13 +150,14 @@ def capped(matrix: sp.csr_matrix, cap: int) -> sp.csr_matrix:
     return kept
 
 
-def similarity(weights: sp.csr_matrix, model: str, *, alpha: float = 0.5, beta: float = 0.5,
-               min_common_users: int = 2, k: int = 100) -> sp.csr_matrix:
-    """item_similarity as a sparse items x items matrix: sim(i -> j) of the model on the capped
-    w (`weights`), pairs with common users >= min_common_users, each item's k best (score desc,
-    then item)."""
+def similarity(weights: sp.csr_matrix, knobs: dict[str, Any]) -> sp.csr_matrix:
+    """item_similarity as a sparse items x items matrix: sim(i -> j) of the model (the vars
+    `knobs`, `Prepared.list_knobs`) on the capped w (`weights`), pairs with common users >=
+    min_common_users, each item's similar_items_k best (score desc, then item)."""
     import numpy as np
     import scipy.sparse as sp
+
+    model, min_common_users = knobs["similarity"], knobs["min_common_users"]
 
     binary = weights.copy()
     binary.data[:] = 1.0
@@ -158,16 +173,19 @@ def similarity(weights: sp.csr_matrix, model: str, *, alpha: float = 0.5, beta: 
         scores = (unit.T @ unit).tocsr()
     elif model == "rp3beta":
         user_items = np.asarray(binary.sum(axis=1)).ravel()
+        alpha, beta = knobs["rp3beta_alpha"], knobs["rp3beta_beta"]
         scores = (binary.T @ sp.diags(user_items ** -alpha) @ binary)
         scores = (sp.diags(degree ** -alpha) @ scores @ sp.diags(degree ** -beta)).tocsr()
     elif model == "asymmetric_cosine":
+        alpha = knobs["asymmetric_cosine_alpha"]
         scores = (sp.diags(degree ** -alpha) @ common @ sp.diags(degree ** (alpha - 1))).tocsr()
     else:
         raise ValueError(f"unknown similarity model {model!r}")
     scores = scores.tocoo()
     supported = np.asarray(common[scores.row, scores.col]).ravel() >= max(min_common_users, 1)
     keep = supported & (scores.row != scores.col)
-    return top_per_row(scores.row[keep], scores.col[keep], scores.data[keep], scores.shape, k)
+    return top_per_row(scores.row[keep], scores.col[keep], scores.data[keep], scores.shape,
+                       knobs["similar_items_k"])
 
 
 def top_per_row(rows, cols, values, shape, k: int) -> sp.csr_matrix:
@@ -200,16 +218,16 @@ def top_lists(scores: sp.csr_matrix, users: np.ndarray, k: int) -> Lists:
     return Lists(users, items, values)
 
 
-def similarity_lists(prepared: Prepared, users: np.ndarray, knobs: dict[str, Any]) -> Lists:
+def similarity_lists(prepared: Prepared, users: np.ndarray, knobs: dict[str, Any],
+                     sim: sp.csr_matrix | None = None) -> Lists:
     """int_similarity_recommendations: sum over the user's recent items of w(u,i)·sim(i -> j),
-    never known or sold out, top_k."""
+    never known or sold out, top_k. ``sim``: item_similarity, when the caller has it."""
     import numpy as np
     import scipy.sparse as sp
 
     data = prepared.scores(knobs["half_life_days"])
-    sim = similarity(capped(data.matrix, knobs["max_items_per_user"]), knobs["similarity"],
-                     alpha=knobs.get("alpha", 0.5), beta=knobs.get("beta", 0.5),
-                     min_common_users=knobs["min_common_users"], k=knobs["similar_items_k"])
+    if sim is None:
+        sim = similarity(capped(data.matrix, knobs["max_items_per_user"]), knobs)
     sim = sim.tolil()
     sim[:, prepared.unavailable] = 0
     sim = sim.tocsr()
@@ -243,13 +261,17 @@ def model_lists(prepared: Prepared, users: np.ndarray, batches) -> Lists:
     return top_lists(matrix, users, max(int(np.diff(matrix.indptr).max(initial=1)), 1))
 
 
-def blend(prepared: Prepared, parts: dict[str, Lists], weights: dict[str, float],
-          top_k: int, half_life_days: float) -> Lists:
+def blend(prepared: Prepared, parts: dict[str, Lists], knobs: dict[str, Any],
+          weights: dict[str, float] | None = None) -> Lists:
     """user_recommendations: each part's scores divided by the user's best of that part, times
-    its weight, summed; the top_k, then popular items fill the list."""
+    its weight (by part; default the knobs' blend vars), summed; the top_k, then popular items
+    fill the list."""
     import numpy as np
     import scipy.sparse as sp
 
+    if weights is None:
+        weights = {part: knobs[var] for part, var in PART_WEIGHTS.items()}
+    top_k = knobs["top_k"]
     users = next(iter(parts.values())).users
     shape = (len(users), len(prepared.item_ids))
     total = sp.csr_matrix(shape)
@@ -263,8 +285,8 @@ def blend(prepared: Prepared, parts: dict[str, Lists], weights: dict[str, float]
         rows = np.repeat(np.arange(len(users)), valid.sum(axis=1))
         total = total + sp.csr_matrix((scaled[valid], (rows, lists.items[valid])), shape=shape)
     personal = top_lists(total.tocsr(), np.arange(len(users)), top_k)
-    return Lists(users, fill_from_popular(prepared, users, personal.items, top_k,
-                                          prepared.popular_order(half_life_days)),
+    popular = prepared.popular_order(knobs["half_life_days"], knobs["popular_items_k"])
+    return Lists(users, fill_from_popular(prepared, users, personal.items, top_k, popular),
                  personal.scores)
 
 

@@ -68,6 +68,8 @@ def fit(matrix: sp.csr_matrix, params: EaseParams) -> EaseModel:
     import scipy.linalg.lapack as lapack
     import threadpoolctl
 
+    from sqlrec.recommend.params import REGULARIZATION_FACTOR
+
     items = modelled_items(matrix, params.memory_gb)
     binary = matrix[:, items].astype(np.float32)
     binary.data[:] = 1.0
@@ -75,7 +77,7 @@ def fit(matrix: sp.csr_matrix, params: EaseParams) -> EaseModel:
         gram = (binary.T @ binary).toarray().astype(np.float32)
         diagonal = gram.diagonal().copy()
         regularization = (params.regularization if params.regularization is not None
-                          else (params.regularization_factor or 1.0)
+                          else (params.regularization_factor or REGULARIZATION_FACTOR)
                           * default_regularization(diagonal))
         gram[np.diag_indices_from(gram)] += regularization
         factor, info = lapack.spotrf(gram, lower=True, overwrite_a=True)

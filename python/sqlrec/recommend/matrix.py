@@ -86,13 +86,15 @@ def _codes_in_id_order(ids: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
 
 
 def score_matrix(events: pd.DataFrame, *, half_life_days: float, as_of=None,
-                 weights: dict[str, float] | None = None) -> InteractionMatrix:
+                 weights: dict[str, float] | None = None,
+                 dtype: str = "float32") -> InteractionMatrix:
     """w(u,i) from events (user_id, item_id, event_type, event_at), as a CSR matrix: the Python
     twin of ``int_user_item_scores``. ``weights`` default to the project's seed.
 
     c = sum of weight(type) · 0.5^(age / half-life), age = as_of − event time (no decay when the
     half-life is 0); w = 1 + ln c when c >= 1, else c. Events after as_of and pairs with c = 0
-    are left out.
+    are left out. ``dtype``: float32, what the models train on; float64, the SQL's double (the
+    twin of the dbt models).
     """
     import numpy as np
     import pandas as pd
@@ -115,6 +117,6 @@ def score_matrix(events: pd.DataFrame, *, half_life_days: float, as_of=None,
     matrix.sum_duplicates()
     matrix.eliminate_zeros()
     c = matrix.data
-    matrix.data = np.where(c >= 1, 1 + np.log(np.maximum(c, 1)), c).astype(np.float32)
-    return InteractionMatrix(matrix.astype(np.float32), pa.array(user_ids.astype(str)),
+    matrix.data = np.where(c >= 1, 1 + np.log(np.maximum(c, 1)), c).astype(dtype)
+    return InteractionMatrix(matrix.astype(dtype), pa.array(user_ids.astype(str)),
                              pa.array(item_ids.astype(str)))

@@ -33,6 +33,8 @@ from sqlrec.errors import UserError, did_you_mean
 # ALS's regularisation scales with the number of scores: a fixed value that suits MovieLens is
 # 5-10x too weak on the marketplace lakes, 2e-4 per score was within 2.5% of the best on both.
 REGULARIZATION_PER_SCORE = 2e-4
+# EASE's λ is this multiple of its default rule, max(100, 5 * mean users per item), unless set
+REGULARIZATION_FACTOR = 1.0
 
 # strict: a file's "5" or true is not the integer 5 (as validate_vars refuses true for a number);
 # NaN and infinities are no parameters either
@@ -59,10 +61,19 @@ def _shown(value: Any) -> str:
         return repr(value)
 
 
-def _rule(default: Any, allowed: str, kind: Any) -> Any:
-    """A checked field: its default, what it allows in words, and in pydantic's terms."""
+def _rule(default: Any, allowed: str, kind: Any, unset: Any = None) -> Any:
+    """A checked field: its default, what it allows in words, and in pydantic's terms;
+    ``unset``: the value a default of None stands for (`effective_default`)."""
     return field(default=default,
-                 metadata={"allowed": allowed, "adapter": TypeAdapter(kind, config=_STRICT)})
+                 metadata={"allowed": allowed, "adapter": TypeAdapter(kind, config=_STRICT),
+                           "unset": unset})
+
+
+def effective_default(kind: type, name: str) -> Any:
+    """The value a field of a parameters dataclass has when nothing sets it: its default, or
+    what its None stands for (the search starts from it: `sqlrec.evaluation.space`)."""
+    [each] = [each for each in dataclasses.fields(kind) if each.name == name]
+    return each.default if each.default is not None else each.metadata["unset"]
 
 
 def _check_fields(params: Any) -> None:
@@ -95,7 +106,8 @@ class AlsParams:
     regularization: float | None = _rule(None, "null (2e-4 per score) or a number > 0",
                                          PositiveNumber | None)
     regularization_per_score: float | None = _rule(None, "null (2e-4) or a number > 0",
-                                                   PositiveNumber | None)
+                                                   PositiveNumber | None,
+                                                   unset=REGULARIZATION_PER_SCORE)
     alpha: float = _rule(1.0, "a number > 0", PositiveNumber)
     iterations: int = _rule(15, "an integer >= 1", PositiveInt)
     # numpy's seeds are 32-bit
@@ -128,7 +140,8 @@ class EaseParams:
     regularization: float | None = _rule(None, "null (the default rule) or a number > 0",
                                          PositiveNumber | None)
     regularization_factor: float | None = _rule(None, "null (1) or a number > 0",
-                                                PositiveNumber | None)
+                                                PositiveNumber | None,
+                                                unset=REGULARIZATION_FACTOR)
     memory_gb: float = _rule(4.0, "a number > 0", PositiveNumber)
 
     def __post_init__(self) -> None:

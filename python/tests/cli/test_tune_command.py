@@ -70,7 +70,7 @@ def test_tune_on_the_warehouse_records_its_lake_and_relative_regularisation(tmp_
     monkeypatch.setenv("SQLREC_DUCKDB_PATH", str(database))
 
     def fake_tune(events, **kw):  # the search itself is tested elsewhere; this is what it saves
-        return types.SimpleNamespace(params=tune.pipeline_params(tune.DEFAULT_VALUES),
+        return types.SimpleNamespace(params=tune.pipeline_params(tune.default_values()),
                                      ndcg=0.5, map=0.4, parts={"als": 0.3}, dropped=[],
                                      completed_trials=1)
 

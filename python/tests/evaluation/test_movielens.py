@@ -14,7 +14,7 @@ import pytest  # noqa: E402
 from sqlrec.data import movielens  # noqa: E402
 from sqlrec.evaluation.metrics import LIST_LENGTH, ranking_metrics  # noqa: E402
 from sqlrec.evaluation.split import temporal_split  # noqa: E402
-from sqlrec.evaluation.tune import DEFAULT_VALUES, tune  # noqa: E402
+from sqlrec.evaluation.tune import default_values, tune  # noqa: E402
 from sqlrec.recommend import als  # noqa: E402
 from sqlrec.recommend.matrix import InteractionMatrix, score_matrix  # noqa: E402
 from sqlrec.recommend.params import AlsParams  # noqa: E402
@@ -89,8 +89,9 @@ def test_tune_runs_a_few_trials_starts_from_the_defaults_and_never_loses_to_a_pa
     result = tune(movielens.load_events(), trials=2, seed=1)
     assert result.completed_trials == 2
     first = result.study.trials[0].params
-    assert {name: first[name] for name in ("similarity", "factors", "half_life_days")} == {
-        name: DEFAULT_VALUES[name] for name in ("similarity", "factors", "half_life_days")}
+    names = ("similarity", "als_factors", "half_life_days")
+    assert {name: first[name] for name in names} == {
+        name: default_values()[name] for name in names}
     assert 0 < result.ndcg < 1 and 0 < result.map < 1
     assert set(result.parts) == {"item_similarity", "als", "ease"}
     assert result.ndcg >= max(result.parts.values())

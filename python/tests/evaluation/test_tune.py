@@ -8,7 +8,8 @@ from sqlrec.evaluation import tune
 
 
 def test_a_trials_regularisation_is_written_relative_to_the_data():
-    values = {**tune.DEFAULT_VALUES, "regularization_per_score": 3e-4, "ease_lambda_factor": 2.0}
+    values = {**tune.default_values(), "als_regularization_per_score": 3e-4,
+              "ease_regularization_factor": 2.0}
     params = tune.pipeline_params(values, seed=7)
     # absolute values tuned on one lake would be wrong for another of another size
     assert params.als.regularization is None and params.als.regularization_per_score == 3e-4

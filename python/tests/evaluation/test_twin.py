@@ -33,9 +33,7 @@ def test_item_similarity_is_the_twins(served):
     knobs = prepared.list_knobs({})
     data = prepared.scores(knobs["half_life_days"])
     similar = twin.similarity(twin.capped(data.matrix, knobs["max_items_per_user"]),
-                              knobs["similarity"], alpha=knobs["alpha"], beta=knobs["beta"],
-                              min_common_users=knobs["min_common_users"],
-                              k=knobs["similar_items_k"]).tocoo()
+                              knobs).tocoo()
     mine = pd.DataFrame({"item_id": prepared.item_ids[similar.row],
                          "similar_item_id": prepared.item_ids[similar.col], "twin": similar.data})
     both = mine.merge(tables["item_similarity"], on=["item_id", "similar_item_id"], how="outer")
@@ -55,7 +53,7 @@ def test_the_similarity_list_and_the_blend_are_the_twins(served):
     assert ranked(similarity.frame(prepared)) == ranked(
         tables["int_similarity_recommendations"])
 
-    data = prepared.scores(knobs["half_life_days"])
+    data = prepared.model_scores(knobs["half_life_days"])
     params = ALS.resolved(data.nnz)
     model_lists = {
         "als": twin.model_lists(prepared, users, als.recommend_batches(
@@ -64,7 +62,6 @@ def test_the_similarity_list_and_the_blend_are_the_twins(served):
             ease.fit(data.matrix, EaseParams()), data.matrix, 50,
             unavailable=prepared.unavailable)),
     }
-    blend = twin.blend(prepared, {"item_similarity": similarity, **model_lists},
-                       {"item_similarity": 1.0, "als": 1.0, "ease": 1.0}, knobs["top_k"],
-                       knobs["half_life_days"])
+    blend = twin.blend(prepared, {"item_similarity": similarity, **model_lists}, knobs,
+                       {"item_similarity": 1.0, "als": 1.0, "ease": 1.0})
     assert ranked(blend.frame(prepared)) == ranked(tables["user_recommendations"])

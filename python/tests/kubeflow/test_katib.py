@@ -15,7 +15,7 @@ import yaml
 from kubernetes.client import ApiClient, V1Job
 
 from sqlrec import cli
-from sqlrec.evaluation import tune
+from sqlrec.evaluation import space, tune
 from sqlrec.evaluation.datasets import load_catalogue, load_events
 
 from helpers import copy_database
@@ -96,7 +96,7 @@ def test_the_trial_template_is_a_job_that_references_every_parameter(experiment)
 
 
 class RecordingTrial:
-    """A stand-in for optuna's trial that records every suggest_* call of `tune.suggest`."""
+    """A stand-in for optuna's trial that records every suggest_* call of `space.suggest`."""
 
     def __init__(self, similarity: str):
         self.similarity = similarity
@@ -116,14 +116,13 @@ class RecordingTrial:
 
 
 def suggest_space() -> dict[str, tuple]:
-    """`tune.suggest`'s space, with each model's own knobs named as Katib names them."""
-    space = {}
+    """The space `sqlrec tune` draws from, each model's own knobs included."""
+    calls = {}
     for model in ("cosine", "rp3beta", "asymmetric_cosine"):
         trial = RecordingTrial(model)
-        tune.suggest(trial)
-        for name, call in trial.calls.items():
-            space[f"{model}_{name}" if name in ("alpha", "beta") else name] = call
-    return space
+        space.suggest(trial)
+        calls.update(trial.calls)
+    return calls
 
 
 def as_suggest_call(parameter: dict) -> tuple:
@@ -183,12 +182,12 @@ def expected_metrics(events, catalogue, values: dict[str, str]) -> dict[str, flo
     numbers = {name: (text if name == "similarity" else float(text))
                for name, text in values.items()}
     model = numbers["similarity"]
-    chosen = {**tune.DEFAULT_VALUES, **{name: numbers[name] for name in tune.DEFAULT_VALUES
-                                         if name in numbers}}
-    chosen["alpha"] = numbers.get(f"{model}_alpha", tune.DEFAULT_VALUES["alpha"])
-    chosen["beta"] = numbers.get(f"{model}_beta", tune.DEFAULT_VALUES["beta"])
-    for name in ("max_items_per_user", "min_common_users", "similar_items_k", "factors",
-                 "iterations", "half_life_days"):
+    # the other models' knobs are no part of the trial
+    chosen = {name: number for name, number in numbers.items()
+              if not name.startswith(("rp3beta_", "asymmetric_cosine_"))
+              or name.startswith(f"{model}_")}
+    for name in ("max_items_per_user", "min_common_users", "similar_items_k", "als_factors",
+                 "als_iterations", "half_life_days"):
         chosen[name] = int(chosen[name])
     sold_out = set(catalogue.loc[~catalogue["is_available"].astype(bool), "item_id"])
     scorer = tune.validation_scorer(events, unavailable=sold_out, device="cpu")
