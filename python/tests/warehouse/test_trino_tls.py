@@ -23,6 +23,9 @@ from sqlrec import warehouse
 
 from helpers import PROJECT_DIR, free_port
 
+# the Trino client's side (dbt-trino, the trino package) against a local HTTPS server
+pytestmark = pytest.mark.trino
+
 
 class NotTrino(http.server.BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802 (the handler's protocol)
