@@ -11,22 +11,14 @@
     - asymmetric_cosine (Aiolli 2013) on the binary matrix: common_users / (d_a^alpha *
       d_b^(1 - alpha)). pair_weight = d_i^(-1/2), exponent alpha - 1/2 (alpha 1/2 is the binary
       cosine).
-    |u| is the user's number of kept items. -#}
-
-{% macro similarity_model() -%}
-    {%- set model = var('similarity') -%}
-    {%- if model not in ('cosine', 'rp3beta', 'asymmetric_cosine') -%}
-        {{ exceptions.raise_compiler_error("var similarity is '" ~ model ~ "'; it must be cosine, rp3beta or asymmetric_cosine") }}
-    {%- endif -%}
-    {{ return(model) }}
-{%- endmacro %}
-
+    |u| is the user's number of kept items. var similarity is one of the three: validate_vars
+    checks it before any model runs. -#}
 
 {#- The factor of one user-item entry whose products int_item_pairs sums over common users.
     Arguments are SQL expressions of the entry's unit-column score, the user's kept items and
     the item's users. -#}
 {% macro pair_weight(unit_column_score, user_items, item_users) -%}
-    {%- set model = sqlrec.similarity_model() -%}
+    {%- set model = var('similarity') -%}
     {%- if model == 'cosine' -%}
         {{ unit_column_score }}
     {%- elif model == 'rp3beta' -%}
@@ -42,7 +34,7 @@
 
 {#- The exponent g of the directional factor (d_target / d_source) ^ g; 0 for a symmetric model. -#}
 {% macro similarity_directional_exponent() -%}
-    {%- set model = sqlrec.similarity_model() -%}
+    {%- set model = var('similarity') -%}
     {%- if model == 'rp3beta' -%}
         {{ return((var('rp3beta_alpha') | float - var('rp3beta_beta') | float) / 2) }}
     {%- elif model == 'asymmetric_cosine' -%}
@@ -55,7 +47,7 @@
 {#- Whether scores of the model lie in (0, 1]: the cosines do; rp3beta does when alpha + beta >= 1
     (common_users <= min(d_a, d_b) <= d_a^alpha * d_b^beta, and |u|^-alpha <= 1). -#}
 {% macro similarity_is_bounded_by_one() -%}
-    {%- if sqlrec.similarity_model() == 'rp3beta' -%}
+    {%- if var('similarity') == 'rp3beta' -%}
         {{ return(var('rp3beta_alpha') | float + var('rp3beta_beta') | float >= 1) }}
     {%- endif -%}
     {{ return(true) }}

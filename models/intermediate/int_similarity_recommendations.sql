@@ -117,7 +117,6 @@ new_candidates as (
    decides them. A user with fewer than k candidates has no floor. The floor is lowered by a
    relative 1e-9: Trino computes the CTE twice, summing the floats in another order, so the k-th
    score itself can land a hair below its own floor. #}
-{% if top_k > 0 -%}
 score_floors as (
 
     select user_key, {{ sqlrec.nth_largest('raw_score', top_k) }} as score_floor
@@ -126,17 +125,14 @@ score_floors as (
 
 ),
 
-{% endif -%}
 candidates_above_floor as (
 
     select new_candidates.*
     from new_candidates
-    {% if top_k > 0 -%}
     left join score_floors
         on new_candidates.user_key = score_floors.user_key
     where score_floors.score_floor is null
         or new_candidates.raw_score >= score_floors.score_floor - 1e-9 * abs(score_floors.score_floor)
-    {%- endif %}
 
 ),
 

@@ -43,7 +43,6 @@ item_keys as (
 
 ),
 
-{% if top_k > 0 -%}
 {# Ranking every pair (both directions: twice the pairs) is the costly part of this model. So
    each item's k-th best score is found first, with an aggregate that keeps only the k best per
    item, and every pair below it is dropped before the ranking. No true top-k pair is ever
@@ -63,7 +62,6 @@ score_floors as (
 
 ),
 
-{% endif -%}
 {# Both directions of every pair, each filtered by its own item's floor before the mirror, so
    the mirror never holds all the pairs twice. An item with fewer than k pairs has no floor and
    keeps them all. #}
@@ -76,12 +74,10 @@ candidate_pairs as (
     from (
         {{ directed_pairs | replace('__SOURCE__', source) | replace('__TARGET__', target) }}
     ) as directed
-    {% if top_k > 0 -%}
     left join score_floors
         on directed.item_key = score_floors.item_key
     where score_floors.score_floor is null
         or directed.score >= score_floors.score_floor
-    {%- endif %}
 {% endfor %}
 ),
 
