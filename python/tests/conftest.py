@@ -22,6 +22,12 @@ from helpers import (
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
+def pytest_collection_modifyitems(items):
+    """The Trino tests first: they run one after another on one xdist worker (one server), the
+    longest chain of the suite, so it starts at once while the other worker takes the rest."""
+    items.sort(key=lambda item: item.get_closest_marker("trino") is None)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def dbt_paths_of_this_worker(tmp_path_factory):
     """dbt writes its manifest, partial-parse cache and logs under target/ and logs/: two xdist
