@@ -22,10 +22,22 @@ from helpers import (
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items):
-    """The Trino tests first: they run one after another on one xdist worker (one server), the
-    longest chain of the suite, so it starts at once while the other worker takes the rest."""
+    """Scheduling on xdist workers. A module-scoped fixture (a build, a pipeline run) is made
+    once per worker that runs one of its tests, so the tests that use one stay together on one
+    worker. The Trino tests go first: they run one after another on one worker (one server),
+    the longest chain of the suite, so it starts at once while the other worker takes the rest."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None and _uses_a_module_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
     items.sort(key=lambda item: item.get_closest_marker("trino") is None)
+
+
+def _uses_a_module_fixture(item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    return info is not None and any(
+        definitions[-1].scope == "module" for definitions in info.name2fixturedefs.values())
 
 
 @pytest.fixture(scope="session", autouse=True)
