@@ -49,6 +49,20 @@ def copy_database(database: Path, copy: Path) -> Path:
     return copy
 
 
+def twin_inputs(database: Path, tables: tuple[str, ...]) -> tuple:
+    """What the Python twin starts from in a built database (its valid events, the sold-out
+    items, `Prepared`), and the named tables dbt built there, to compare with it."""
+    from sqlrec.evaluation import twin
+
+    with duckdb.connect(str(database), read_only=True) as connection:
+        events = connection.sql("select user_id, item_id, event_type, event_at "
+                                "from int_valid_events").df()
+        sold_out = set(connection.sql("select item_id from int_items_enriched "
+                                      "where not is_available").df()["item_id"])
+        built = {name: connection.sql(f"select * from {name}").df() for name in tables}
+    return twin.Prepared(events, events["event_at"].max(), sold_out), built
+
+
 def dbt_target_dir() -> Path:
     """Where dbt writes its manifest: DBT_TARGET_PATH (the tests give each worker its own)."""
     return Path(os.environ.get("DBT_TARGET_PATH") or PROJECT_DIR / "target")

@@ -3,7 +3,6 @@ step serve, on a generated lake: item_similarity, the similarity list and the bl
 
 from __future__ import annotations
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,19 +12,14 @@ from sqlrec.recommend import als, ease
 from sqlrec.recommend.params import EaseParams
 
 from helpers import SMALL_REFRESH_ALS as ALS
+from helpers import twin_inputs
 
 
 @pytest.fixture(scope="module")
 def served(small_lake_refreshed) -> tuple:
     """The twin's inputs and the served tables of the small lake's refresh."""
-    with duckdb.connect(str(small_lake_refreshed), read_only=True) as connection:
-        events = connection.sql("select user_id, item_id, event_type, event_at "
-                                "from int_valid_events").df()
-        sold_out = set(connection.sql("select item_id from int_items_enriched "
-                                      "where not is_available").df()["item_id"])
-        tables = {name: connection.sql(f"select * from {name}").df() for name in (
-            "item_similarity", "int_similarity_recommendations", "user_recommendations")}
-    return twin.Prepared(events, events["event_at"].max(), sold_out), tables
+    return twin_inputs(small_lake_refreshed, (
+        "item_similarity", "int_similarity_recommendations", "user_recommendations"))
 
 
 def test_item_similarity_is_the_twins(served):

@@ -13,14 +13,13 @@ dimensions are not dbt vars: the twin runs their very code, and the blend takes 
 
 from __future__ import annotations
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
 from sqlrec.evaluation import space, twin
 
-from helpers import build_into, copy_database
+from helpers import build_into, copy_database, twin_inputs
 
 SIMILARITY = space.BY_KEY["similarity"]
 DBT_DIMENSIONS = [dimension for dimension in space.SPACE
@@ -91,15 +90,9 @@ def corner(request, small_lake, small_lake_refreshed, tmp_path_factory) -> tuple
     with pytest.MonkeyPatch.context() as patch:
         build_into(database, small_lake, patch, extra_vars=request.param,
                    select="+user_recommendations", data_tests=False)
-    with duckdb.connect(str(database), read_only=True) as connection:
-        events = connection.sql("select user_id, item_id, event_type, event_at "
-                                "from int_valid_events").df()
-        sold_out = set(connection.sql("select item_id from int_items_enriched "
-                                      "where not is_available").df()["item_id"])
-        tables = {name: connection.sql(f"select * from {name}").df() for name in (
-            "item_similarity", "int_similarity_recommendations", "user_recommendations",
-            "stg_models__user_recommendations")}
-    prepared = twin.Prepared(events, events["event_at"].max(), sold_out)
+    prepared, tables = twin_inputs(database, (
+        "item_similarity", "int_similarity_recommendations", "user_recommendations",
+        "stg_models__user_recommendations"))
     return prepared, prepared.list_knobs(space.active(request.param)), tables
 
 
