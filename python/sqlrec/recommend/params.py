@@ -23,7 +23,7 @@ import json
 import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -93,8 +93,22 @@ PositiveInt = Annotated[int, Field(ge=1)]
 PositiveNumber = Annotated[float, Field(gt=0)]
 
 
+class _ModelParams:
+    """What the parameters of each model share: every field checked when they are made (the
+    file, the options, a replace), command-line overrides, the dict model_runs records."""
+
+    def __post_init__(self) -> None:
+        _check_fields(self)
+
+    def with_overrides(self, **overrides: Any) -> Self:
+        return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    def model_params(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
 @dataclass(frozen=True)
-class AlsParams:
+class AlsParams(_ModelParams):
     """implicit's ALS on the confidence 1 + alpha * w(u,i). regularization None:
     regularization_per_score (None: REGULARIZATION_PER_SCORE) times the matrix's stored
     entries; an absolute regularization (--regularization) wins over the per-score one. Every
@@ -114,12 +128,6 @@ class AlsParams:
     random_state: int = _rule(42, f"an integer from 0 to {2**32 - 1}",
                               Annotated[int, Field(ge=0, lt=2**32)])
 
-    def __post_init__(self) -> None:
-        _check_fields(self)
-
-    def with_overrides(self, **overrides: Any) -> AlsParams:
-        return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
-
     def resolved(self, nnz: int) -> AlsParams:
         """These parameters with the regularisation a matrix of ``nnz`` scores gets."""
         if self.regularization is not None:
@@ -127,12 +135,9 @@ class AlsParams:
         per_score = self.regularization_per_score or REGULARIZATION_PER_SCORE
         return dataclasses.replace(self, regularization=per_score * max(nnz, 1))
 
-    def model_params(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
 
 @dataclass(frozen=True)
-class EaseParams:
+class EaseParams(_ModelParams):
     """EASE: regularization None is regularization_factor (None: 1) times the default rule,
     max(100, 5 * mean users per item); memory_gb bounds the dense items x items matrices (above
     it, the most popular items that fit)."""
@@ -143,15 +148,6 @@ class EaseParams:
                                                 PositiveNumber | None,
                                                 unset=REGULARIZATION_FACTOR)
     memory_gb: float = _rule(4.0, "a number > 0", PositiveNumber)
-
-    def __post_init__(self) -> None:
-        _check_fields(self)
-
-    def with_overrides(self, **overrides: Any) -> EaseParams:
-        return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
-
-    def model_params(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
