@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlrec.errors import UserError
+from sqlrec.errors import UserError, did_you_mean
 
 PROFILE_NAME = "sqlrec"
 
@@ -71,3 +71,13 @@ def dbt_var_defaults() -> dict:
     import yaml
 
     return dict(yaml.safe_load((project_dir() / "dbt_project.yml").read_text())["vars"])
+
+
+def undeclared_var(names) -> str | None:
+    """The first of ``names`` that dbt_project.yml does not declare, with the closest declared
+    name ("top_kk (did you mean top_k?)"), or None: dbt itself would ignore such a typo."""
+    declared = list(dbt_var_defaults())
+    for name in names:
+        if name not in declared:
+            return f"{name}{did_you_mean(name, declared)}"
+    return None

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlrec import project, warehouse
 from sqlrec.data.lake import has_event_files
-from sqlrec.errors import UserError, did_you_mean
+from sqlrec.errors import UserError
 from sqlrec.pipeline.dbt import nodes_run_since, run_dbt
 
 if TYPE_CHECKING:
@@ -67,11 +67,8 @@ def check_var_names(dbt_vars: dict[str, Any]) -> None:
     """Refuse a var dbt_project.yml does not declare (dbt would ignore a typo such as top_kk and
     build with top_k's default): one line, before dbt starts. validate_vars says the same to a
     plain `dbt build`."""
-    declared = list(project.dbt_var_defaults())
-    for name in dbt_vars:
-        if name not in declared:
-            raise UserError(f"unknown var {name}{did_you_mean(name, declared)}; the vars are "
-                            "listed in dbt_project.yml")
+    if unknown := project.undeclared_var(dbt_vars):
+        raise UserError(f"unknown var {unknown}; the vars are listed in dbt_project.yml")
 
 
 @dataclass(frozen=True)

@@ -214,17 +214,15 @@ def load_params(path: Path | None = None) -> tuple[PipelineParams, Path | None]:
     dbt_vars = saved.get("dbt_vars") or {}
     if not isinstance(dbt_vars, dict):
         raise UserError(f"{path}: 'dbt_vars' must be an object")
-    declared = list(project.dbt_var_defaults())
     for name in dbt_vars:
         if name in LAKE_VARS:
             # a file tuned on one lake would otherwise build that lake's events under --lake
             raise UserError(f"{path}: dbt_vars.{name} names a lake, which --lake (or "
                             "SQLREC_LAKE) chooses; remove it from the file")
-        if name not in declared:
-            # their values are checked by dbt itself (macros/run/validate_vars.sql), before
-            # anything is built; a name it does not declare would be ignored there
-            raise UserError(f"{path}: unknown dbt var dbt_vars.{name}"
-                            f"{did_you_mean(name, declared)}")
+    # their values are checked by dbt itself (macros/run/validate_vars.sql), before anything is
+    # built; a name it does not declare would be ignored there
+    if unknown := project.undeclared_var(dbt_vars):
+        raise UserError(f"{path}: unknown dbt var dbt_vars.{unknown}")
     for key in ("tuned", "lake"):
         if saved.get(key) is not None and not isinstance(saved[key], dict):
             raise UserError(f"{path}: '{key}' must be an object or null, got {_shown(saved[key])}")
