@@ -127,12 +127,6 @@ class AlsReasons:
         because[picked_at[picked_ok]] = reasons[picked_ok]
 
 
-def als_reasons(item_factors: np.ndarray, confident: sp.csr_matrix, regularization: float,
-                users: np.ndarray, items: np.ndarray) -> np.ndarray:
-    """`AlsReasons` for one set of pairs (a caller with many batches keeps the object)."""
-    return AlsReasons(item_factors, regularization).because(confident, users, items)
-
-
 def ease_reasons(weights: np.ndarray, rows: sp.csr_matrix, users: np.ndarray,
                  picked: np.ndarray) -> np.ndarray:
     """For pairs (users[p], picked[p]) — rows of ``rows`` (binary, columns = modelled items)
