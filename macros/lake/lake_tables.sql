@@ -82,15 +82,7 @@
     {#- The folder of a lake table from the glob over its files: `/lake/events/*/*.parquet`
         gives `local:///lake/events` (the local Trino's file system); a path with a scheme
         (s3://, hdfs://, ...) keeps it. Set var events_location / catalog_location to override. -#}
-    {%- set parts = [] -%}
-    {%- set state = namespace(in_glob=false) -%}
-    {%- for part in path_glob.rstrip('/').split('/') -%}
-        {%- if '*' in part or '?' in part or '[' in part or part.endswith('.parquet') -%}
-            {%- set state.in_glob = true -%}
-        {%- endif -%}
-        {%- if not state.in_glob -%}{%- do parts.append(part) -%}{%- endif -%}
-    {%- endfor -%}
-    {%- set folder = parts | join('/') -%}
+    {%- set folder = sqlrec.glob_folder(path_glob) or '' -%}
     {%- if '://' in folder -%}
         {{ return(folder) }}
     {%- elif folder.startswith('/') -%}

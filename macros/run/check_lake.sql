@@ -15,7 +15,8 @@
 {% macro duckdb__check_lake() -%}
     {%- set events_root = sqlrec.glob_folder(var('events_path')) -%}
     {%- set problems = [] -%}
-    {%- if events_root is not none -%}
+    {#- a path naming one file (no wildcard) has no layout to check -#}
+    {%- if events_root is not none and sqlrec.is_wildcard(var('events_path')) -%}
         {#- Files that are not Parquet, or not in an event_date=YYYY-MM-DD folder, would be skipped
             by the glob or break the partitioning. Names starting with _ or . are a writer's own
             (_SUCCESS, .crc) and skipped. -#}
@@ -89,14 +90,21 @@
 {%- endmacro %}
 
 
-{#- The folder part of a glob (everything before the first part with a wildcard), or none when
-    the glob starts with one. -#}
+{#- The folder part of a lake path: everything before the first part that is a wildcard or
+    names a Parquet file (`/lake/events/*/*.parquet` gives `/lake/events`, and
+    `/lake/catalog/items.parquet` gives `/lake/catalog`); none when nothing comes before. The one
+    reading of the path globs: check_lake lists the events folder with it, and lake_location
+    (Trino) places the lake's tables with it. -#}
 {% macro glob_folder(path_glob) -%}
     {%- set parts = [] -%}
-    {%- for part in path_glob.split('/') -%}
-        {%- if '*' in part or '?' in part or '[' in part -%}{%- break -%}{%- endif -%}
+    {%- for part in path_glob.rstrip('/').split('/') -%}
+        {%- if sqlrec.is_wildcard(part) or part.endswith('.parquet') -%}{%- break -%}{%- endif -%}
         {%- do parts.append(part) -%}
     {%- endfor -%}
-    {%- set folder = parts | join('/') -%}
-    {{ return(folder if folder and folder != path_glob else none) }}
+    {{ return(parts | join('/') or none) }}
+{%- endmacro %}
+
+
+{% macro is_wildcard(path_part) -%}
+    {{ return('*' in path_part or '?' in path_part or '[' in path_part) }}
 {%- endmacro %}
