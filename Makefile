@@ -2,7 +2,8 @@
 #   make demo   set up, generate demo data if none is given, build everything on DuckDB, show results
 #   make test   set up and run every test
 # Both create .venv on first use. Python packages go only there; the local Trino server the
-# tests start is downloaded once into ~/.cache/sqlrec (see python/sqlrec/trino_local/).
+# tests start is downloaded once into ~/.cache/sqlrec (see python/sqlrec/trino_local/), and so
+# is Debian's prometheus package where no prometheus is on PATH (python/tests/prometheus_local.py).
 
 PYTHON ?= python3
 VENV := .venv

@@ -1,17 +1,23 @@
 """Helpers for the tests: dbt builds into given DuckDB files, events written by hand, generated
-lakes read back, the seed's event weights, and the Trino switch."""
+lakes read back, the seed's event weights, the Trino switch, loud skips, and `sqlrec serve` started
+as a process."""
 
 from __future__ import annotations
 
 import contextlib
 import csv
 import datetime as dt
+import json
 import os
 import re
 import shutil
 import socket
+import subprocess
 import sys
+import time
+import urllib.request
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -140,10 +146,14 @@ SKIP_TRINO = os.environ.get("SQLREC_SKIP_TRINO") == "1"
 
 
 def skip_trino_loudly(request, what: str) -> None:
-    """With SQLREC_SKIP_TRINO=1, skip — but never silently: a banner straight to the terminal,
-    a warning in the summary, and the reason on every skipped test."""
-    message = (f"SQLREC_SKIP_TRINO=1: {what} were SKIPPED -- the Trino engine is UNTESTED "
-               "in this run")
+    """With SQLREC_SKIP_TRINO=1, skip the Trino tests, loudly (`skip_loudly`)."""
+    skip_loudly(request, f"SQLREC_SKIP_TRINO=1: {what} were SKIPPED -- the Trino engine is "
+                "UNTESTED in this run")
+
+
+def skip_loudly(request, message: str) -> None:
+    """Skip — but never silently: a banner straight to the terminal, a warning in the summary,
+    and the reason on every skipped test."""
     warnings.warn(message, stacklevel=2)
     banner = f"\n{'!' * 100}\n{message}\n{'!' * 100}"
     capture = request.config.pluginmanager.get_plugin("capturemanager")
@@ -156,3 +166,38 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# ---------- `sqlrec serve` as a process
+
+@contextlib.contextmanager
+def serving(database: Path, **settings: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`sqlrec serve` started as a user starts it, on a DuckDB file (with the shipped profile
+    beside it) and a free port of 127.0.0.1, once its /healthz says `ok`: its URL and the
+    process. `settings` are more SQLREC_* variables (`RELOAD_INTERVAL_S="0"`). Killed at the end
+    unless the test stopped it, and checked to be gone."""
+    shutil.copyfile(PROJECT_DIR / "profiles" / "profiles.yml", database.parent / "profiles.yml")
+    port = free_port()
+    env = {**os.environ, "DBT_PROFILES_DIR": str(database.parent), "SQLREC_TARGET": "duckdb",
+           "SQLREC_DUCKDB_PATH": str(database), "SQLREC_PORT": str(port),
+           **{f"SQLREC_{name}": value for name, value in settings.items()}}
+    server = subprocess.Popen([sys.executable, "-m", "sqlrec.cli", "serve"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, server.stdout.read()
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=5) as response:
+                    assert json.load(response)["status"] == "ok"
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "sqlrec serve did not answer"
+                time.sleep(0.2)
+        yield base, server
+    finally:
+        if server.poll() is None:
+            server.kill()
+        server.wait(timeout=30)
+        assert server.poll() is not None

@@ -1,4 +1,4 @@
-"""Load test for a deployed `sqlrec serve` (locust is not a project dependency: pip install locust).
+"""Load test for `sqlrec serve`, deployed or local (locust is in the dev extra).
 
     locust -f deploy/k8s/loadtest/locustfile.py --host http://127.0.0.1:8000 --users 32 --spawn-rate 8
 

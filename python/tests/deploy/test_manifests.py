@@ -12,14 +12,9 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-import os
 import re
 import shlex
-import shutil
 import signal
-import subprocess
-import sys
-import time
 import tomllib
 import urllib.error
 import urllib.request
@@ -44,7 +39,7 @@ from sqlrec.service.snapshot import TABLE_COLUMNS, build_snapshot
 from sqlrec.warehouse.duckdb import DuckDBWarehouse
 from sqlrec.warehouse.markers import FINISHED, marker_file, new_marker, write_marker_file
 
-from helpers import free_port
+from helpers import serving
 
 REPO = Path(__file__).resolve().parents[3]
 K8S = REPO / "deploy" / "k8s"
@@ -706,31 +701,9 @@ def served(tmp_path_factory):
         DuckDBWarehouse(database).write_table(name, table)
     # the service serves only a finished build: the marker a finished `dbt build` leaves
     write_marker_file(marker_file(database, FINISHED), new_marker(FINISHED, "build", "duckdb"))
-    shutil.copyfile(REPO / "profiles" / "profiles.yml", folder / "profiles.yml")
-    port = free_port()
-    env = {**os.environ, "DBT_PROFILES_DIR": str(folder), "SQLREC_TARGET": "duckdb",
-           "SQLREC_DUCKDB_PATH": str(database), "SQLREC_PORT": str(port),
-           "SQLREC_RELOAD_INTERVAL_S": "0", "SQLREC_ADMIN_TOKEN": ADMIN_TOKEN,
-           "SQLREC_LOG_LEVEL": "info", "SQLREC_GRACEFUL_SHUTDOWN_S": "3"}
-    server = subprocess.Popen([sys.executable, "-m", "sqlrec.cli", "serve"], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            assert server.poll() is None, server.stdout.read()
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=5) as response:
-                    assert json.load(response)["status"] == "ok"
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "sqlrec serve did not answer"
-                time.sleep(0.2)
+    with serving(database, RELOAD_INTERVAL_S="0", ADMIN_TOKEN=ADMIN_TOKEN, LOG_LEVEL="info",
+                 GRACEFUL_SHUTDOWN_S="3") as (base, server):
         yield base, server
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait(timeout=30)
 
 
 def request(url: str, method: str = "GET") -> int:
