@@ -183,7 +183,7 @@ def staged_rows(database: Path) -> list[tuple]:
     with duckdb.connect(str(database), read_only=True) as connection:
         return connection.execute(
             "select event_date::varchar, user_id, item_id, event_type, event_at, reject_reason "
-            "from stg_lake__events order by event_date, event_at, user_id nulls first, item_id"
+            "from int_events_checked order by event_date, event_at, user_id nulls first, item_id"
         ).fetchall()
 
 

@@ -383,7 +383,7 @@ def test_new_partition_is_synced_and_appended(trino, profiles, lake, trino_schem
     it; its events repeat ids staged before, so each new row is rejected or a duplicate."""
     staged = ("select count(*), count(distinct event_date), count_if(reject_reason is not null) "
               "+ (select count(*) from int_event_id_repeats where occurrence > 1) "
-              "from stg_lake__events")
+              "from int_events_checked")
     before = trino.query(staged, catalog="iceberg", schema=trino_schema)[0]
     events = lake / "events"
     last_day = sorted(events.iterdir())[-1]
@@ -392,7 +392,8 @@ def test_new_partition_is_synced_and_appended(trino, profiles, lake, trino_schem
     shutil.copytree(last_day, new_day)
     try:
         trino_build(trino, profiles, lake, trino_schema, "lake_compare",
-                    command=["build", "--select", "stg_lake__events", "int_event_id_repeats"])
+                    command=["build", "--select", "stg_lake__events", "int_events_checked",
+                             "int_event_id_repeats"])
         after = trino.query(staged, catalog="iceberg", schema=trino_schema)[0]
     finally:
         shutil.rmtree(new_day)
