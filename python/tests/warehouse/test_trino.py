@@ -326,7 +326,8 @@ def test_blend_and_service_on_trino(trino, profiles, lake, trino_schema):
     """After training, `sqlrec build` blends the ALS lists on Trino and records the build in the
     warehouse; the service loads its snapshot from Trino and answers with the tables' rows."""
     with python_step_env(trino, profiles, trino_schema):
-        build(lake, extra_vars={"lake_schema": "lake_compare"}, select="source:models+", quiet=True)
+        build(lake, extra_vars={"lake_schema": "lake_compare"}, select="source:trained_lists+",
+              quiet=True)
         store = warehouse.connect()
         assert isinstance(store, TrinoWarehouse)
         marker = store.read_build_marker()
