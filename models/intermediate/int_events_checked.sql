@@ -40,6 +40,8 @@ checked as (
             when staged_events.event_at is null and staged_events.event_time_raw is null
                 then 'missing_event_time'
             when staged_events.event_at is null then 'unparsable_event_time'
+            when staged_events.event_at < cast({{ sqlrec.sql_string(var('min_event_time') | trim | replace('T', ' ')) }} as timestamp)
+                then 'too_old_event_time'
             when staged_events.event_at > cast({{ sqlrec.sql_string(future_limit.strftime("%Y-%m-%d %H:%M:%S")) }} as timestamp)
                 then 'future_event_time'
         end as reject_reason,

@@ -227,9 +227,9 @@ def test_epoch_seconds_milliseconds_and_microseconds_are_event_times(messy_datab
 
 def all_rejected_lake(root: Path) -> Path:
     write_events(root / "events" / "event_date=2026-10-01" / "part-0.parquet",
-                 user_id=[None, None, "u1", "u2"], item_id=["i1", "i2", "i1", "i2"],
-                 event_type=["view", "view", "click", "view"],
-                 event_time=["2026-10-01 10:00:00"] * 3 + ["not a time"])
+                 user_id=[None, None, "u1", "u2", "u3"], item_id=["i1", "i2", "i1", "i2", "i1"],
+                 event_type=["view", "view", "click", "view", "view"],
+                 event_time=["2026-10-01 10:00:00"] * 3 + ["not a time", "0001-01-01 10:00:00"])
     return root
 
 
@@ -238,9 +238,11 @@ def test_a_lake_without_a_valid_event_fails_with_counts_by_reason(tmp_path, monk
     with pytest.raises(UserError) as failure:
         build_into(database, all_rejected_lake(tmp_path / "lake"), monkeypatch)
     message = str(failure.value)
-    assert "0 of 4 events are valid" in message
-    assert "missing_user_id 2, unknown_event_type 1, unparsable_event_time 1" in message
-    assert len(read_table(database, "events_rejected", "reason")) == 4  # still there to inspect
+    assert "0 of 5 events are valid" in message
+    # year 1 (before var min_event_time) is rejected, not counted valid and then lost
+    assert ("missing_user_id 2, too_old_event_time 1, unknown_event_type 1, "
+            "unparsable_event_time 1") in message
+    assert len(read_table(database, "events_rejected", "reason")) == 5  # still there to inspect
     with duckdb.connect(str(database), read_only=True) as connection:
         tables = {row[0] for row in connection.execute("show tables").fetchall()}
     assert "user_recommendations" not in tables and "item_similarity" not in tables
@@ -267,6 +269,7 @@ def test_a_rejected_share_above_the_var_fails_and_the_var_can_raise_it(tmp_path,
     ({"top_k": -1}, "top_k is -1; it must be an integer >= 1"),
     ({"as_of": "yesterday"}, 'as_of is "yesterday"; it must be null'),
     ({"max_rejected_share": 2}, "max_rejected_share is 2; it must be a number from 0 to 1"),
+    ({"min_event_time": "long ago"}, 'min_event_time is "long ago"; it must be a timestamp'),
     ({"min_common_users": True}, "min_common_users is true; it must be an integer >= 1"),
 ])
 def test_a_bad_var_stops_the_run_before_any_table_is_replaced(small_lake, small_lake_database,
