@@ -223,6 +223,38 @@ def test_epoch_seconds_milliseconds_and_microseconds_are_event_times(messy_datab
     assert start + dt.timedelta(days=2) in by_day["2026-10-03"]  # epoch seconds as text
 
 
+def test_an_item_sold_out_in_one_catalogue_file_is_sold_out_and_the_conflict_is_reported(
+        tmp_path, monkeypatch):
+    """Item c is available in one catalogue file and sold out in another: sold out wins, so c is
+    never recommended, and a warn-severity test counts the one conflicting item."""
+    from sqlrec.data.lake import write_lake
+
+    from helpers import T0, dbt_target_dir, events_frame
+
+    held = {"u1": ["a", "b", "c"], "u2": ["a", "b"], "u3": ["a"]}
+    lake = tmp_path / "lake"
+    write_lake(events_frame([(user, item, "view", T0 + dt.timedelta(minutes=n))
+                             for user, items in held.items() for n, item in enumerate(items)]),
+               lake)
+    write_events(lake / "catalog" / "items.parquet", item_id=["a", "b", "c"],
+                 is_available=[True, True, True])
+    write_events(lake / "catalog" / "sold.parquet", item_id=["c"], is_available=[False])
+    database = tmp_path / "sqlrec.duckdb"
+    build_into(database, lake, monkeypatch, extra_vars={"min_common_users": 1})
+
+    items = read_table(database, "stg_lake__items", "item_id")
+    assert items[["item_id", "is_available"]].values.tolist() == [
+        ["a", True], ["b", True], ["c", False]]
+    recommended = read_table(database, "user_recommendations", "user_id, rank")
+    # u2 and u3 would get c (a neighbour of a and b, and popular) were it available
+    assert "c" not in set(recommended["item_id"])
+    assert set(recommended["user_id"]) == {"u3"}  # b, the one item u3 may still get
+    results = json.loads((dbt_target_dir() / "run_results.json").read_text())["results"]
+    conflicts = [result for result in results
+                 if "catalogue_availability_conflicts" in result["unique_id"]]
+    assert [(result["status"], result["failures"]) for result in conflicts] == [("warn", 1)]
+
+
 # ---------- failing loudly
 
 def all_rejected_lake(root: Path) -> Path:
