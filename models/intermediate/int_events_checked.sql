@@ -36,6 +36,9 @@ checked as (
         case
             when staged_events.user_id is null then 'missing_user_id'
             when staged_events.item_id is null then 'missing_item_id'
+            when {{ dbt.length('staged_events.user_id') }} > {{ var('max_id_length') | int }}
+                or {{ dbt.length('staged_events.item_id') }} > {{ var('max_id_length') | int }}
+                then 'id_too_long'
             when event_weights.event_type is null then 'unknown_event_type'
             when staged_events.event_at is null and staged_events.event_time_raw is null
                 then 'missing_event_time'
