@@ -29,6 +29,7 @@
         ('pair_rows_per_chunk', 'integer', 1, none),
         ('candidate_rows_per_chunk', 'integer', 1, none),
         ('future_tolerance_hours', 'number', 0, none),
+        ('max_id_length', 'integer', 1, none),
         ('max_rejected_share', 'number', 0, 1),
         ('freshness_warn_after_hours', 'integer', 1, none),
         ('freshness_error_after_hours', 'integer', 1, none),
@@ -86,6 +87,10 @@
             ~ '; it must be cosine, rp3beta or asymmetric_cosine') -%}
     {%- endif -%}
 
+    {%- if not sqlrec.parses_as_timestamp(var('min_event_time')) -%}
+        {%- do problems.append('min_event_time is ' ~ tojson(var('min_event_time'))
+            ~ '; it must be a timestamp such as "2000-01-01 00:00:00"') -%}
+    {%- endif -%}
     {%- set as_of = var('as_of') -%}
     {%- if as_of is not none and not sqlrec.parses_as_timestamp(as_of) -%}
         {%- do problems.append('as_of is ' ~ tojson(as_of) ~ '; it must be null (the latest valid '
@@ -112,12 +117,12 @@
     `dbt build` and expects none of them refused. -#}
 {% macro declared_vars() -%}
     {{ return([
-        'events_path', 'catalog_path', 'future_tolerance_hours', 'max_rejected_share',
-        'freshness_warn_after_hours', 'freshness_error_after_hours', 'half_life_days',
-        'max_items_per_user', 'min_common_users', 'similarity', 'rp3beta_alpha', 'rp3beta_beta',
-        'asymmetric_cosine_alpha', 'similar_items_k', 'top_k', 'as_of', 'recent_items_per_user',
-        'popular_items_k', 'blend_similarity_weight', 'blend_als_weight', 'blend_ease_weight',
-        'pair_rows_per_chunk', 'candidate_rows_per_chunk', 'pair_chunks',
+        'events_path', 'catalog_path', 'future_tolerance_hours', 'min_event_time', 'max_id_length',
+        'max_rejected_share', 'freshness_warn_after_hours', 'freshness_error_after_hours',
+        'half_life_days', 'max_items_per_user', 'min_common_users', 'similarity', 'rp3beta_alpha',
+        'rp3beta_beta', 'asymmetric_cosine_alpha', 'similar_items_k', 'top_k', 'as_of',
+        'recent_items_per_user', 'popular_items_k', 'blend_similarity_weight', 'blend_als_weight',
+        'blend_ease_weight', 'pair_rows_per_chunk', 'candidate_rows_per_chunk', 'pair_chunks',
         'recommendation_chunks', 'lake_catalog', 'lake_schema', 'events_location',
         'catalog_location', 'lake_has_catalog', 'register_lake_tables', 'lake_events_columns',
         'lake_catalog_columns', 'item_id'

@@ -7,7 +7,7 @@ with
 staged_outcomes as (
 
     select coalesce(reject_reason, 'valid') as outcome, count(*) as events
-    from {{ ref('stg_lake__events') }}
+    from {{ ref('int_events_checked') }}
     group by coalesce(reject_reason, 'valid')
 
 ),

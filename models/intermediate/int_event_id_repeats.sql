@@ -6,7 +6,7 @@
 
     Repeats are rare, so only they are ranked: repeated ids are found by a 64-bit hash of the id
     (grouping one integer is cheaper than the long strings). A collision only adds an unrepeated
-    id here, as the only row of its own event_id: occurrence 1, kept. The staged table is read
+    id here, as the only row of its own event_id: occurrence 1, kept. The checked events are read
     twice rather than through a CTE, which DuckDB would copy. -#}
 
 with
@@ -14,7 +14,7 @@ with
 repeated_hashes as (
 
     select {{ sqlrec.string_hash('event_id') }} as event_id_hash
-    from {{ ref('stg_lake__events') }}
+    from {{ ref('int_events_checked') }}
     where reject_reason is null and event_id is not null
     group by {{ sqlrec.string_hash('event_id') }}
     having count(*) > 1
@@ -23,11 +23,11 @@ repeated_hashes as (
 
 repeated_rows as (
 
-    select staged.*, repeated_hashes.event_id_hash
-    from {{ ref('stg_lake__events') }} as staged
+    select checked.*, repeated_hashes.event_id_hash
+    from {{ ref('int_events_checked') }} as checked
     inner join repeated_hashes
-        on {{ sqlrec.string_hash('staged.event_id') }} = repeated_hashes.event_id_hash
-    where staged.reject_reason is null and staged.event_id is not null
+        on {{ sqlrec.string_hash('checked.event_id') }} = repeated_hashes.event_id_hash
+    where checked.reject_reason is null and checked.event_id is not null
 
 )
 

@@ -8,7 +8,7 @@ with
 model_recommendations as (
 
     select model, user_id, item_id, model_score, because_item_id
-    from {{ ref('stg_models__user_recommendations') }}
+    from {{ ref('stg_trained_lists__user_recommendations') }}
     where model_score > 0
 
 ),

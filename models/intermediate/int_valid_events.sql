@@ -1,4 +1,4 @@
-{#- The events every score is computed from: the staged rows with no reject reason, each event_id
+{#- The events every score is computed from: the checked events with no reject reason, each event_id
     once (its kept occurrence, int_event_id_repeats).
 
     A view: it is read once per build, and a copy of every event would cost more than the
@@ -20,17 +20,17 @@ repeated_ids as (
 unrepeated as (
 
     select
-        staged.event_id,
-        staged.user_id,
-        staged.item_id,
-        staged.event_type,
-        staged.event_at,
-        staged.event_date
-    from {{ ref('stg_lake__events') }} as staged
+        checked.event_id,
+        checked.user_id,
+        checked.item_id,
+        checked.event_type,
+        checked.event_at,
+        checked.event_date
+    from {{ ref('int_events_checked') }} as checked
     left join repeated_ids
-        on staged.event_id is not null
-        and {{ sqlrec.string_hash('staged.event_id') }} = repeated_ids.event_id_hash
-    where staged.reject_reason is null
+        on checked.event_id is not null
+        and {{ sqlrec.string_hash('checked.event_id') }} = repeated_ids.event_id_hash
+    where checked.reject_reason is null
         and repeated_ids.event_id_hash is null
 
 ),

@@ -3,9 +3,9 @@
 
 with
 
-staged_events as (
+checked_events as (
 
-    select * from {{ ref('stg_lake__events') }}
+    select * from {{ ref('int_events_checked') }}
 
 ),
 
@@ -24,7 +24,7 @@ select
     event_date,
     reject_reason as reason,
     source_file
-from staged_events
+from checked_events
 where reject_reason is not null
 
 union all

@@ -73,6 +73,13 @@ def dbt_var_defaults() -> dict:
     return dict(yaml.safe_load((project_dir() / "dbt_project.yml").read_text())["vars"])
 
 
+def max_id_length() -> int:
+    """The most characters an id may have: the var max_id_length that dbt_project.yml declares.
+    The build rejects an event with a longer user or item id (id_too_long) and the service
+    answers 422 for one, so that every id served can also be looked up."""
+    return int(dbt_var_defaults()["max_id_length"])
+
+
 def undeclared_var(names) -> str | None:
     """The first of ``names`` that dbt_project.yml does not declare, with the closest declared
     name ("top_kk (did you mean top_k?)"), or None: dbt itself would ignore such a typo."""

@@ -27,7 +27,10 @@
     {%- set files_to_read = changes.new + changes.changed -%}
 {%- endif -%}
 
-{%- set future_limit = run_started_at + modules.datetime.timedelta(hours=var('future_tolerance_hours') | float) -%}
+{#- A plain timestamp column is its own parse (event_at); any other type (text, epoch numbers, a
+    zoned timestamp) also keeps its text, which is all a row that does not parse still has. -#}
+{%- set event_time_type = raw_columns.get('event_time') or '' -%}
+{%- set keeps_event_time_text = not modules.re.fullmatch('timestamp(\(6\))?', event_time_type) -%}
 
 with
 
@@ -47,15 +50,13 @@ source as (
 
 ),
 
+{#- Why staging joins the file listing: a routine run decides what to read by comparing the lake's
+    files with the size and modification time each staged row recorded when its file was read
+    (macro lake_file_changes reads them back from this table), and only the run that reads a
+    file can record them. -#}
 lake_files as (
 
     {{ sqlrec.lake_event_files() }}
-
-),
-
-event_weights as (
-
-    select * from {{ ref('event_weights') }}
 
 ),
 
@@ -75,8 +76,12 @@ renamed as (
         lower({{ sqlrec.trim_whitespace('cast(source.event_type as ' ~ dbt.type_string() ~ ')') }}) as event_type,
 
         ---------- timestamps
-        {{ sqlrec.event_timestamp('source.event_time', raw_columns.get('event_time')) }} as event_at,
-        source.event_time as event_time_source,
+        {{ sqlrec.event_timestamp('source.event_time', event_time_type) }} as event_at,
+        {% if keeps_event_time_text -%}
+        cast(source.event_time as {{ dbt.type_string() }})
+        {%- else -%}
+        cast(null as {{ dbt.type_string() }})
+        {%- endif %} as event_time_raw,
         cast(source.event_date as date) as event_date,
 
         ---------- lineage
@@ -89,40 +94,6 @@ renamed as (
     left join lake_files
         on source.source_file = lake_files.source_file
 
-),
-
-checked as (
-
-    select
-        renamed.*,
-        case
-            when renamed.user_id is null then 'missing_user_id'
-            when renamed.item_id is null then 'missing_item_id'
-            when event_weights.event_type is null then 'unknown_event_type'
-            when renamed.event_time_source is null then 'missing_event_time'
-            when renamed.event_at is null then 'unparsable_event_time'
-            when renamed.event_at > cast({{ sqlrec.sql_string(future_limit.strftime("%Y-%m-%d %H:%M:%S")) }} as timestamp)
-                then 'future_event_time'
-        end as reject_reason
-    from renamed
-    left join event_weights
-        on renamed.event_type = event_weights.event_type
-
 )
 
-select
-    event_id,
-    user_id,
-    item_id,
-    event_type,
-    event_at,
-    event_date,
-    reject_reason,
-    {# The raw text is kept only where it explains a rejection. #}
-    case
-        when reject_reason is not null then cast(event_time_source as {{ dbt.type_string() }})
-    end as event_time_raw,
-    source_file,
-    file_size,
-    file_modified_at
-from checked
+select * from renamed

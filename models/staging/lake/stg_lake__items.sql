@@ -36,16 +36,31 @@ renamed as (
 
 ),
 
-{# One row per item even if the catalogue repeats an id: the first by the columns' order. #}
+{# An item listed both available and sold out (two catalogue files disagree) is sold out: an item
+   recommended and then not for sale costs more than one left out. The conflict is kept for the
+   warn-severity test that counts such items. #}
+flagged as (
+
+    select
+        renamed.*,
+        min(case when is_available then 1 else 0 end) over (partition by item_id)
+            <> max(case when is_available then 1 else 0 end) over (partition by item_id)
+            as availability_conflict
+    from renamed
+
+),
+
+{# One row per item even if the catalogue repeats an id: a sold-out row first, then the first by
+   the columns' order. #}
 deduplicated as (
 
     {{ sqlrec.top_n_per_group(
-        'renamed', 'item_id', 'is_available desc, category, brand, price', 1, 'item_occurrence'
+        'flagged', 'item_id', 'is_available, category, brand, price', 1, 'item_occurrence'
     ) }}
 
 )
 
-select item_id, category, brand, is_available, price
+select item_id, category, brand, is_available, price, availability_conflict
 from deduplicated
 where item_id is not null
 {%- else -%}
@@ -56,7 +71,8 @@ empty_catalog as (
         cast(null as {{ dbt.type_string() }}) as category,
         cast(null as {{ dbt.type_string() }}) as brand,
         cast(null as boolean) as is_available,
-        cast(null as double) as price
+        cast(null as double) as price,
+        cast(null as boolean) as availability_conflict
 
 )
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from sqlrec.warehouse.markers import RefreshRecord
 
 # the model tables' source and what reads them: the staged view, the blend and their tests
-MODEL_TABLE_READERS = "source:models+"
+MODEL_TABLE_READERS = "source:trained_lists+"
 
 
 def build(lake_dir: Path, *, full_refresh: bool = False, extra_vars: dict | None = None,

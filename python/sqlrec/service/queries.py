@@ -10,6 +10,7 @@ every parameter in the OpenAPI schema (`openapi_parameters`).
 
 from __future__ import annotations
 
+import re
 from functools import cached_property, lru_cache
 from typing import TypeVar
 
@@ -18,13 +19,21 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.datastructures import QueryParams
 
+from sqlrec import project
+
 QueryModel = TypeVar("QueryModel", bound=BaseModel)
 
 MAX_K = 100
 DEFAULT_K = 10
 MAX_LISTED_IDS = 100
-MAX_ID_LENGTH = 200
+# One limit for the build and the service: an id the build keeps can always be looked up.
+MAX_ID_LENGTH = project.max_id_length()
 MAX_CACHED_QUERY = 128
+
+# Unicode's White_Space characters, which staging trims from every id (macro unicode_whitespace).
+UNICODE_WHITESPACE = "".join(map(chr, [9, 10, 11, 12, 13, 32, 133, 160, 5760, *range(8192, 8203),
+                                       8232, 8233, 8239, 8287, 12288]))
+INTEGRAL_NUMBER = re.compile(r"-?[0-9]+\.0+")
 
 
 class SimilarItemsQuery(BaseModel):
@@ -68,22 +77,35 @@ class RecommendationsQuery(BaseModel):
         return tuple(split_ids(self.recent_items))
 
 
+def clean_id(value: str) -> str | None:
+    """An id as staging writes it (macro clean_id), so that every spelling the build reads as one
+    id finds it: Unicode White_Space trimmed, an integral number written as an integer
+    ("100.0" is "100"), blank as None (missing)."""
+    value = value.strip(UNICODE_WHITESPACE)
+    if "." in value and INTEGRAL_NUMBER.fullmatch(value):
+        value = value[:value.index(".")]
+    return value or None
+
+
 def split_ids(value: str | None) -> list[str]:
-    """A comma list of ids, blanks dropped."""
+    """A comma list of ids, each cleaned as staging cleans ids, blanks dropped."""
     if not value:
         return []
-    return [item_id.strip() for item_id in value.split(",") if item_id.strip()]
+    return [cleaned for item_id in value.split(",") if (cleaned := clean_id(item_id))]
 
 
 def path_id(request: Request, name: str) -> str:
-    """A path parameter that names an id: 1 to MAX_ID_LENGTH characters, as `category` is."""
-    value = request.path_params[name]
+    """A path parameter that names an id, cleaned as staging cleans ids: 1 to MAX_ID_LENGTH
+    characters once cleaned, as `category` is."""
+    raw = request.path_params[name]
+    value = clean_id(raw) or ""
     if not 1 <= len(value) <= MAX_ID_LENGTH:
         raise RequestValidationError([{
             "type": "string_too_short" if not value else "string_too_long",
             "loc": ("path", name),
-            "msg": f"an id has 1 to {MAX_ID_LENGTH} characters, this one {len(value)}",
-            "input": _echoed(value), "ctx": {"min_length": 1, "max_length": MAX_ID_LENGTH}}])
+            "msg": f"an id has 1 to {MAX_ID_LENGTH} characters once trimmed, this one "
+                   f"{len(value)}",
+            "input": _echoed(raw), "ctx": {"min_length": 1, "max_length": MAX_ID_LENGTH}}])
     return value
 
 

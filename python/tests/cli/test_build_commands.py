@@ -74,7 +74,8 @@ def test_refresh_builds_trains_and_builds_the_blend_with_the_saved_vars(tmp_path
     assert (calls[1][3]["k"], calls[1][3]["show_progress"]) == (7, False)
     assert calls[1][3]["details"]["params_file"] == str(params_file)
     assert calls[2][1]["extra_vars"] == {"half_life_days": 12.0, "top_k": 5}
-    assert calls[2][1]["select"] == "source:models+"  # only the models that read the new lists
+    # only the models that read the new lists
+    assert calls[2][1]["select"] == "source:trained_lists+"
     # --quiet hides progress, never the summaries
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == "sqlrec train: wrote nothing (a fake)"

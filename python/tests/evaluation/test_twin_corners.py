@@ -92,7 +92,7 @@ def corner(request, small_lake, small_lake_refreshed, tmp_path_factory) -> tuple
                    select="+user_recommendations", data_tests=False)
     prepared, tables = twin_inputs(database, (
         "item_similarity", "int_similarity_recommendations", "user_recommendations",
-        "stg_models__user_recommendations"))
+        "stg_trained_lists__user_recommendations"))
     return prepared, prepared.list_knobs(space.active(request.param)), tables
 
 
@@ -153,7 +153,7 @@ def test_the_similarity_list_and_the_blend_are_the_twins_at_the_corner(corner):
     assert ranked(similarity.frame(prepared)) == ranked(
         tables["int_similarity_recommendations"])
 
-    written = tables["stg_models__user_recommendations"]
+    written = tables["stg_trained_lists__user_recommendations"]
     parts = {"item_similarity": similarity, **{
         model: model_lists(prepared, users, written[written["model"] == model])
         for model in ("als", "ease")}}

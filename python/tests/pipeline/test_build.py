@@ -183,7 +183,7 @@ def test_ids_and_event_types_are_trimmed_and_blank_ids_rejected(tmp_path, monkey
     with duckdb.connect(str(database), read_only=True) as connection:
         staged = connection.execute(
             "select event_id, user_id, item_id, event_type, reject_reason "
-            "from stg_lake__events order by event_at").fetchall()
+            "from int_events_checked order by event_at").fetchall()
     assert staged == [
         ("e1", "u1", "i1", "view", None),
         ("e2", "u1", "i2", "view", None),

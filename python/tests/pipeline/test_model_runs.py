@@ -49,8 +49,8 @@ def test_a_run_killed_mid_write_is_never_blended(small_lake, small_lake_database
     assert rows(database, "select run_id from model_runs") == [(first.run.run_id,)]
 
     build(small_lake, select=MODEL_TABLE_READERS, quiet=True, data_tests=False)
-    assert rows(database, "select distinct run_id from stg_models__user_recommendations") == [
-        (first.run.run_id,)]
+    assert rows(database, "select distinct run_id "
+                          "from stg_trained_lists__user_recommendations") == [(first.run.run_id,)]
     import pandas as pd
 
     pd.testing.assert_frame_equal(read_table(database, "user_recommendations", "user_id, rank"),

@@ -183,7 +183,7 @@ def staged_rows(database: Path) -> list[tuple]:
     with duckdb.connect(str(database), read_only=True) as connection:
         return connection.execute(
             "select event_date::varchar, user_id, item_id, event_type, event_at, reject_reason "
-            "from stg_lake__events order by event_date, event_at, user_id nulls first, item_id"
+            "from int_events_checked order by event_date, event_at, user_id nulls first, item_id"
         ).fetchall()
 
 
@@ -223,13 +223,45 @@ def test_epoch_seconds_milliseconds_and_microseconds_are_event_times(messy_datab
     assert start + dt.timedelta(days=2) in by_day["2026-10-03"]  # epoch seconds as text
 
 
+def test_an_item_sold_out_in_one_catalogue_file_is_sold_out_and_the_conflict_is_reported(
+        tmp_path, monkeypatch):
+    """Item c is available in one catalogue file and sold out in another: sold out wins, so c is
+    never recommended, and a warn-severity test counts the one conflicting item."""
+    from sqlrec.data.lake import write_lake
+
+    from helpers import T0, dbt_target_dir, events_frame
+
+    held = {"u1": ["a", "b", "c"], "u2": ["a", "b"], "u3": ["a"]}
+    lake = tmp_path / "lake"
+    write_lake(events_frame([(user, item, "view", T0 + dt.timedelta(minutes=n))
+                             for user, items in held.items() for n, item in enumerate(items)]),
+               lake)
+    write_events(lake / "catalog" / "items.parquet", item_id=["a", "b", "c"],
+                 is_available=[True, True, True])
+    write_events(lake / "catalog" / "sold.parquet", item_id=["c"], is_available=[False])
+    database = tmp_path / "sqlrec.duckdb"
+    build_into(database, lake, monkeypatch, extra_vars={"min_common_users": 1})
+
+    items = read_table(database, "stg_lake__items", "item_id")
+    assert items[["item_id", "is_available"]].values.tolist() == [
+        ["a", True], ["b", True], ["c", False]]
+    recommended = read_table(database, "user_recommendations", "user_id, rank")
+    # u2 and u3 would get c (a neighbour of a and b, and popular) were it available
+    assert "c" not in set(recommended["item_id"])
+    assert set(recommended["user_id"]) == {"u3"}  # b, the one item u3 may still get
+    results = json.loads((dbt_target_dir() / "run_results.json").read_text())["results"]
+    conflicts = [result for result in results
+                 if "catalogue_availability_conflicts" in result["unique_id"]]
+    assert [(result["status"], result["failures"]) for result in conflicts] == [("warn", 1)]
+
+
 # ---------- failing loudly
 
 def all_rejected_lake(root: Path) -> Path:
     write_events(root / "events" / "event_date=2026-10-01" / "part-0.parquet",
-                 user_id=[None, None, "u1", "u2"], item_id=["i1", "i2", "i1", "i2"],
-                 event_type=["view", "view", "click", "view"],
-                 event_time=["2026-10-01 10:00:00"] * 3 + ["not a time"])
+                 user_id=[None, None, "u1", "u2", "u3"], item_id=["i1", "i2", "i1", "i2", "i1"],
+                 event_type=["view", "view", "click", "view", "view"],
+                 event_time=["2026-10-01 10:00:00"] * 3 + ["not a time", "0001-01-01 10:00:00"])
     return root
 
 
@@ -238,9 +270,11 @@ def test_a_lake_without_a_valid_event_fails_with_counts_by_reason(tmp_path, monk
     with pytest.raises(UserError) as failure:
         build_into(database, all_rejected_lake(tmp_path / "lake"), monkeypatch)
     message = str(failure.value)
-    assert "0 of 4 events are valid" in message
-    assert "missing_user_id 2, unknown_event_type 1, unparsable_event_time 1" in message
-    assert len(read_table(database, "events_rejected", "reason")) == 4  # still there to inspect
+    assert "0 of 5 events are valid" in message
+    # year 1 (before var min_event_time) is rejected, not counted valid and then lost
+    assert ("missing_user_id 2, too_old_event_time 1, unknown_event_type 1, "
+            "unparsable_event_time 1") in message
+    assert len(read_table(database, "events_rejected", "reason")) == 5  # still there to inspect
     with duckdb.connect(str(database), read_only=True) as connection:
         tables = {row[0] for row in connection.execute("show tables").fetchall()}
     assert "user_recommendations" not in tables and "item_similarity" not in tables
@@ -267,6 +301,7 @@ def test_a_rejected_share_above_the_var_fails_and_the_var_can_raise_it(tmp_path,
     ({"top_k": -1}, "top_k is -1; it must be an integer >= 1"),
     ({"as_of": "yesterday"}, 'as_of is "yesterday"; it must be null'),
     ({"max_rejected_share": 2}, "max_rejected_share is 2; it must be a number from 0 to 1"),
+    ({"min_event_time": "long ago"}, 'min_event_time is "long ago"; it must be a timestamp'),
     ({"min_common_users": True}, "min_common_users is true; it must be an integer >= 1"),
 ])
 def test_a_bad_var_stops_the_run_before_any_table_is_replaced(small_lake, small_lake_database,

@@ -133,15 +133,14 @@ def test_metric_labels_come_from_a_closed_set(loaded_store, probes):
 
 # ---------------------------------------------------------------- 14: ids with a slash
 
-@pytest.fixture
-def slashed(database_copy) -> dict:
-    """The copy with one item and one user renamed to ids holding a slash, in every table."""
+def renamed(database_copy, new_item: str, new_user: str) -> dict:
+    """The copy with one item (one with neighbours both ways) and one user renamed, in every
+    table."""
     item = sql(database_copy, """
         select similarity.item_id from item_similarity as similarity
         inner join item_similarity as reverse on reverse.similar_item_id = similarity.item_id
         group by similarity.item_id order by count(*) desc, similarity.item_id limit 1""")[0][0]
     user = sql(database_copy, "select min(user_id) from user_recommendations")[0][0]
-    new_item, new_user = "sku/1", "team/alice"
     change(database_copy,
            *(f"update {table} set {column} = '{new_item}' where {column} = '{item}'"
              for table, column in [("int_items_enriched", "item_id"),
@@ -153,6 +152,12 @@ def slashed(database_copy) -> dict:
            *(f"update {table} set user_id = '{new_user}' where user_id = '{user}'"
              for table in ("user_recommendations", "user_recent_items")))
     return {"database": database_copy, "item": new_item, "user": new_user}
+
+
+@pytest.fixture
+def slashed(database_copy) -> dict:
+    """The copy with one item and one user renamed to ids holding a slash, in every table."""
+    return renamed(database_copy, "sku/1", "team/alice")
 
 
 def test_an_item_id_with_a_slash_is_reachable(slashed):
@@ -183,7 +188,7 @@ def test_a_user_id_with_a_slash_is_reachable(slashed):
         (item, source) for item, _, source in recommendation_rows(database, user)[:5]]
 
 
-@pytest.mark.parametrize("item_id", ["a/b", "line\nbreak", "/", " "])
+@pytest.mark.parametrize("item_id", ["a/b", "line\nbreak", "/", "1.5", "1.0.0"])
 def test_any_item_id_reaches_the_route(client, item_id):
     """Not FastAPI's bare 404 for a path no route matched: the route's own, naming the id."""
     response = client.get(f"/items/{urllib.parse.quote(item_id, safe='')}/similar")
@@ -196,6 +201,85 @@ def test_an_empty_path_id_is_a_422(client):
         response = client.get(path)
         assert response.status_code == 422 and response.json()["detail"][0]["loc"] == [
             "path", name]
+
+
+@pytest.mark.parametrize("blank", [" ", "\t\u00a0", "\u3000"])
+def test_a_path_id_blank_after_trimming_is_a_422_as_the_build_calls_it_missing(client, blank):
+    for path, name in [("/items/{id}/similar", "item_id"),
+                       ("/users/{id}/recommendations", "user_id")]:
+        response = client.get(path.format(id=urllib.parse.quote(blank, safe="")))
+        assert response.status_code == 422 and response.json()["detail"][0]["loc"] == [
+            "path", name]
+
+
+# ---------------------------------------------------------------- 14b: ids as the build cleans them
+
+@pytest.mark.parametrize(("raw", "cleaned"), [
+    ("i_42", "i_42"), (" i_42", "i_42"), ("\u00a0i_42\u3000", "i_42"), ("\ti 42\n", "i 42"),
+    ("100", "100"), ("100.0", "100"), ("-7.000", "-7"), (" 100.0 ", "100"),
+    ("1.5", "1.5"), ("+1.0", "+1.0"), ("1e3", "1e3"), ("1.0.0", "1.0.0"), ("100.", "100."),
+    ("\u200b", "\u200b"),  # a zero-width space is not White_Space: an id of its own
+    (" ", None), ("\u2003", None), ("", None),
+])
+def test_clean_id_is_stagings_rule(raw, cleaned):
+    """Staging's clean_id, worked by hand: Unicode White_Space trimmed, an integral number
+    written as an integer, blank as missing."""
+    from sqlrec.service.queries import clean_id
+
+    assert clean_id(raw) == cleaned
+
+
+@pytest.fixture
+def numbered(database_copy) -> dict:
+    """The copy with one item renamed to a number-like id, as staging writes 100.0 and 100."""
+    return renamed(database_copy, "100", "u 7")
+
+
+def test_path_and_query_ids_are_cleaned_as_the_build_cleans_them(numbered):
+    """The build stores " 100.0 " as "100": the service finds it under any of the spellings the
+    build would have read as that id, and answers with the id as built."""
+    database, item, user = numbered["database"], numbered["item"], numbered["user"]
+    client = client_of(database)
+    expected = available_similar_rows(database, item)
+    assert expected
+    for spelling in ["100", "100.0", " 100", "100.00\t", "\u00a0100\u3000"]:
+        response = client.get(f"/items/{urllib.parse.quote(spelling, safe='')}/similar",
+                              params={"k": 100})
+        assert response.status_code == 200, (spelling, response.text)
+        body = SimilarItems.model_validate_json(response.content)
+        assert body.item_id == item
+        assert [row.model_dump() for row in body.items] == expected
+    for spelling in ["u 7", " u 7", "u 7\u3000"]:
+        response = client.get(f"/users/{urllib.parse.quote(spelling, safe='')}/recommendations",
+                              params={"k": 5})
+        body = Recommendations.model_validate_json(response.content)
+        assert (body.user_id, body.known_user) == (user, True)
+        assert [row.item_id for row in body.items] == [
+            row_item for row_item, _, _ in recommendation_rows(database, user)[:5]]
+    # a listed id is cleaned too: "100.0" in exclude leaves 100 out, "\u00a0100" in
+    # recent_items seeds the session with it
+    neighbour = expected[0]["item_id"]
+    excluded = client.get(f"/users/{urllib.parse.quote(user)}/recommendations",
+                          params={"k": 100, "exclude": f"{neighbour}, 100.0",
+                                  "recent_items": "\u00a0100"}).json()["items"]
+    assert {row["item_id"] for row in excluded}.isdisjoint({"100", neighbour})
+    seeded = client.get(f"/users/{urllib.parse.quote(user)}/recommendations",
+                        params={"k": 1, "recent_items": "\u00a0100.0"}).json()["items"]
+    plain = client.get(f"/users/{urllib.parse.quote(user)}/recommendations",
+                       params={"k": 1, "recent_items": "100"}).json()["items"]
+    assert seeded == plain
+
+
+def test_the_service_caps_ids_at_the_builds_max_id_length():
+    """One limit: the var max_id_length that dbt_project.yml declares (read here with yaml)."""
+    import yaml
+
+    from sqlrec.service import queries
+
+    from helpers import PROJECT_DIR
+
+    declared = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
+    assert queries.MAX_ID_LENGTH == declared["max_id_length"] == 200
 
 
 # ---------------------------------------------------------------- 15: the trailing slash

@@ -326,7 +326,8 @@ def test_blend_and_service_on_trino(trino, profiles, lake, trino_schema):
     """After training, `sqlrec build` blends the ALS lists on Trino and records the build in the
     warehouse; the service loads its snapshot from Trino and answers with the tables' rows."""
     with python_step_env(trino, profiles, trino_schema):
-        build(lake, extra_vars={"lake_schema": "lake_compare"}, select="source:models+", quiet=True)
+        build(lake, extra_vars={"lake_schema": "lake_compare"}, select="source:trained_lists+",
+              quiet=True)
         store = warehouse.connect()
         assert isinstance(store, TrinoWarehouse)
         marker = store.read_build_marker()
@@ -383,7 +384,7 @@ def test_new_partition_is_synced_and_appended(trino, profiles, lake, trino_schem
     it; its events repeat ids staged before, so each new row is rejected or a duplicate."""
     staged = ("select count(*), count(distinct event_date), count_if(reject_reason is not null) "
               "+ (select count(*) from int_event_id_repeats where occurrence > 1) "
-              "from stg_lake__events")
+              "from int_events_checked")
     before = trino.query(staged, catalog="iceberg", schema=trino_schema)[0]
     events = lake / "events"
     last_day = sorted(events.iterdir())[-1]
@@ -392,7 +393,8 @@ def test_new_partition_is_synced_and_appended(trino, profiles, lake, trino_schem
     shutil.copytree(last_day, new_day)
     try:
         trino_build(trino, profiles, lake, trino_schema, "lake_compare",
-                    command=["build", "--select", "stg_lake__events", "int_event_id_repeats"])
+                    command=["build", "--select", "stg_lake__events", "int_events_checked",
+                             "int_event_id_repeats"])
         after = trino.query(staged, catalog="iceberg", schema=trino_schema)[0]
     finally:
         shutil.rmtree(new_day)

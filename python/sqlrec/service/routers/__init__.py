@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi.responses import Response
 from starlette.convertors import Convertor, register_url_convertor
 
+from sqlrec.service.queries import MAX_ID_LENGTH
 from sqlrec.service.schemas import ErrorMessage, InvalidRequest
 
 
@@ -33,7 +34,7 @@ class JSONBytes(Response):
 
 LOOKUP_ERRORS = {
     422: {"model": InvalidRequest, "description": "a malformed parameter (k outside 1..100, "
-          "not a number, too many ids, an id of more than 200 characters) or an unknown "
-          "category"},
+          f"not a number, too many ids, an id blank or of more than {MAX_ID_LENGTH} characters) "
+          "or an unknown category"},
     503: {"model": ErrorMessage, "description": "no snapshot loaded yet"},
 }

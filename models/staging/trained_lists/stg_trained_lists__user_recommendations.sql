@@ -10,10 +10,10 @@
 {# A view: the Python step rewrites the tables, and a copy would only double them. #}
 {{ config(materialized='view') }}
 
-{%- set runs = sqlrec.existing_source_columns('models', 'model_runs') -%}
+{%- set runs = sqlrec.existing_source_columns('trained_lists', 'model_runs') -%}
 {%- set tables = [] -%}
 {%- for model, table in [('als', 'als_user_recommendations'), ('ease', 'ease_user_recommendations')] -%}
-    {%- set columns = sqlrec.existing_source_columns('models', table) -%}
+    {%- set columns = sqlrec.existing_source_columns('trained_lists', table) -%}
     {%- if 'run_id' in columns and 'run_id' in runs -%}
         {%- do tables.append({'model': model, 'table': table,
                               'explained': 'because_item_id' in columns}) -%}
@@ -34,7 +34,7 @@ latest_runs as (
                 partition by {% if 'model' in runs %}model{% else %}1{% endif %}
                 order by trained_at desc, run_id desc
             ) as recency
-        from {{ source('models', 'model_runs') }}
+        from {{ source('trained_lists', 'model_runs') }}
     ) as runs
     where recency = 1
 
@@ -53,7 +53,7 @@ source as (
         recommendations.rank,
         {% if each.explained %}recommendations.because_item_id{% else %}cast(null as {{ dbt.type_string() }}){% endif %} as because_item_id,
         recommendations.run_id
-    from {{ source('models', each.table) }} as recommendations
+    from {{ source('trained_lists', each.table) }} as recommendations
     inner join latest_runs
         on recommendations.run_id = latest_runs.run_id
         and latest_runs.model = '{{ each.model }}'
