@@ -110,7 +110,8 @@ def refresh(lake_dir: Path, params: PipelineParams, *,
                                  device=device, files=files)
     if not force and (last := inputs.unchanged_since(store, current)):
         return Refreshed(unchanged_since=last, files=len(files))
-    def say(built: frozenset[str]) -> None:
+
+    def say(built: frozenset[str]) -> None:  # what each build wrote: --quiet hides dbt's word
         for line in summary.build_lines(store, built) if echo else ():
             echo(f"sqlrec refresh: {line}")
 
