@@ -13,7 +13,8 @@ memory (max RSS) are its own:
 
 Prepare a warehouse first (the figures of docs/benchmarks.md: 10M events)::
 
-    sqlrec generate --users 500000 --items 100000 --events 10000000 --out data/bench-lake-10m
+    sqlrec generate --users 500000 --items 100000 --events 10000000 --end-date 2026-10-31 \
+        --out data/bench-lake-10m
     SQLREC_DUCKDB_PATH=data/bench-10m.duckdb sqlrec build --lake data/bench-lake-10m
     SQLREC_DUCKDB_PATH=data/bench-10m.duckdb python bench/bench_als.py
 

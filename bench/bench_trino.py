@@ -95,7 +95,8 @@ def main() -> None:
     if not any((lake / "events").glob("*/*.parquet")):
         print(f"generating {events} events into {lake}", flush=True)
         generate_lake(lake, events=events, users=max(events // 20, 100),
-                      items=max(events // 50, 50), days=30, seed=1, overwrite=True)
+                      items=max(events // 50, 50), days=30, seed=1, end_date="2026-10-31",
+                      overwrite=True)
     profiles = args.data_dir / "profiles"
     profiles.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(PROJECT / "profiles" / "profiles.yml", profiles / "profiles.yml")

@@ -28,7 +28,9 @@ def add_build(subparsers: argparse._SubParsersAction) -> None:
 def build_command(args: argparse.Namespace) -> int:
     import sys
 
+    from sqlrec import warehouse
     from sqlrec.pipeline.build import build
+    from sqlrec.pipeline.summary import build_lines
     from sqlrec.recommend.params import lake_mismatch
 
     lake, extra_vars = options.lake(args), options.dbt_vars(args)
@@ -37,8 +39,11 @@ def build_command(args: argparse.Namespace) -> int:
     if warning:
         print(f"sqlrec build: {warning}", file=sys.stderr)
     started = time.perf_counter()
-    build(lake, full_refresh=args.full_refresh, extra_vars={**params.dbt_vars, **extra_vars},
-          select=args.select, quiet=args.quiet)
+    built = build(lake, full_refresh=args.full_refresh,
+                  extra_vars={**params.dbt_vars, **extra_vars}, select=args.select,
+                  quiet=args.quiet)
+    for line in build_lines(warehouse.connect(), built):  # --quiet too: dbt's output is hidden
+        print(f"sqlrec build: {line}")
     print(f"sqlrec build: built {lake} in {time.perf_counter() - started:.1f} s; the build is "
           "marked finished, and a running `sqlrec serve` loads it")
     return 0

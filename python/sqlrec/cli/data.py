@@ -18,7 +18,8 @@ def add_generate(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Write a synthetic resale-marketplace lake: date-partitioned events "
             "(<out>/events/event_date=YYYY-MM-DD/part-00000.parquet) and an item catalogue "
-            "(<out>/catalog/items.parquet). The same arguments give identical files."
+            "(<out>/catalog/items.parquet), the history ending today (UTC) unless --end-date "
+            "says otherwise. The same arguments, --end-date included, give identical files."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -35,8 +36,8 @@ def add_generate(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--bad-rows", type=int, default=0,
                         help="malformed rows to add (nulls, unknown types, future times, "
                              "duplicates), on top of --events")
-    parser.add_argument("--end-date", default=generator.DEFAULT_END_DATE,
-                        help="last day of history (YYYY-MM-DD)")
+    parser.add_argument("--end-date", default=None,
+                        help="last day of history (YYYY-MM-DD; default: today, UTC)")
     parser.add_argument("--int-ids", action="store_true",
                         help="write user_id and item_id as int64 instead of strings")
     parser.add_argument("--overwrite", action="store_true",

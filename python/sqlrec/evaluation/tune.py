@@ -226,7 +226,9 @@ def tune(events: pd.DataFrame, *, trials: int = DEFAULT_TRIALS, seed: int = DEFA
 
     def report_best(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         if echo is not None and study.best_trial.number == trial.number:
-            echo(f"sqlrec tune: trial {trial.number + 1}: best so far, validation NDCG@10 "
+            # Optuna's numbering (its progress bar's "Best trial: 0"); trial 0 is the defaults
+            which = " (the defaults)" if trial.number == 0 else ""
+            echo(f"sqlrec tune: trial {trial.number}{which}: best so far, validation NDCG@10 "
                  f"{trial.value:.4f} ({time.perf_counter() - started:.0f} s)")
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 from sqlrec import project, warehouse
 from sqlrec.data.lake import has_event_files
 from sqlrec.errors import UserError
-from sqlrec.pipeline.dbt import nodes_run_since, run_dbt
+from sqlrec.pipeline import summary
+from sqlrec.pipeline.dbt import models_built_since, nodes_run_since, run_dbt
 
 if TYPE_CHECKING:
     from sqlrec.recommend.params import PipelineParams
@@ -27,9 +28,11 @@ MODEL_TABLE_READERS = "source:trained_lists+"
 def build(lake_dir: Path, *, full_refresh: bool = False, extra_vars: dict | None = None,
           select: str | None = None, quiet: bool = False, target: str | None = None,
           store: warehouse.Warehouse | None = None,
-          env_overrides: dict[str, str] | None = None, data_tests: bool = True) -> None:
-    """Run `dbt build` on a lake. The project's run hooks write the build markers the service
-    reloads on (a finished one only when every node succeeded).
+          env_overrides: dict[str, str] | None = None,
+          data_tests: bool = True) -> frozenset[str]:
+    """Run `dbt build` on a lake and return the models it built (`summary.build_lines` says
+    what they hold). The project's run hooks write the build markers the service reloads on (a
+    finished one only when every node succeeded).
 
     Raises UserError naming the path when the lake holds no events, and naming the holder when
     another process keeps the warehouse locked. ``target`` is the dbt target (default: the
@@ -61,6 +64,7 @@ def build(lake_dir: Path, *, full_refresh: bool = False, extra_vars: dict | None
     if select and nodes_run_since(started) == 0:
         raise UserError(f"--select {select} matches no dbt node: nothing was built, and "
                         "nothing new is marked finished")
+    return frozenset(models_built_since(started))
 
 
 def check_var_names(dbt_vars: dict[str, Any]) -> None:
@@ -87,8 +91,8 @@ def refresh(lake_dir: Path, params: PipelineParams, *,
             quiet: bool = False, details: dict[str, Any] | None = None,
             echo: Callable[[str], None] | None = None, force: bool = False) -> Refreshed:
     """dbt build (with the parameters' dbt vars under ``extra_vars``), train the models, then dbt
-    build of the models that read their tables (the blend). ``echo`` receives each training's
-    summary line as soon as it is known.
+    build of the models that read their tables (the blend). ``echo`` receives each build's and
+    each training's summary lines as soon as they are known.
 
     When the lake's files, the parameters and the project are those of the last finished refresh
     and the warehouse still holds its build, nothing is run and no table or marker changes
@@ -106,10 +110,16 @@ def refresh(lake_dir: Path, params: PipelineParams, *,
                                  device=device, files=files)
     if not force and (last := inputs.unchanged_since(store, current)):
         return Refreshed(unchanged_since=last, files=len(files))
-    build(lake_dir, extra_vars=dbt_vars, quiet=quiet, store=store)
+
+    def say(built: frozenset[str]) -> None:  # what each build wrote: --quiet hides dbt's word
+        for line in summary.build_lines(store, built) if echo else ():
+            echo(f"sqlrec refresh: {line}")
+
+    say(build(lake_dir, extra_vars=dbt_vars, quiet=quiet, store=store))
     results = train_models(store, params, models, device=device, k=k,
                            show_progress=not quiet, num_threads=num_threads,
                            details={**(details or {}), "dbt_vars": dbt_vars}, echo=echo)
-    build(lake_dir, extra_vars=dbt_vars, select=MODEL_TABLE_READERS, quiet=quiet, store=store)
+    say(build(lake_dir, extra_vars=dbt_vars, select=MODEL_TABLE_READERS, quiet=quiet,
+              store=store))
     inputs.record_refresh(store, current, lake_dir, len(files))
     return Refreshed(results=results, files=len(files))

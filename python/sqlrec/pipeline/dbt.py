@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -34,9 +35,12 @@ def run_dbt(
 ) -> subprocess.CompletedProcess:
     """Run `dbt <command>` in the project with the given vars; raise UserError when it fails.
 
-    ``quiet`` captures dbt's output and shows its last lines only when dbt fails.
-    ``env_overrides`` are environment variables of the dbt process alone (the profile reads
-    them: SQLREC_DUCKDB_PATH points the duckdb target at another file).
+    A failure that the project's own checks raise (the input contract, the vars, the quality
+    gate: messages starting "sqlrec: ") is that message alone, without dbt's frames; any other
+    failure names the command, and with ``quiet`` dbt's summary of its errors.
+    ``quiet`` hides dbt's output (shown only in that summary). ``env_overrides`` are
+    environment variables of the dbt process alone (the profile reads them:
+    SQLREC_DUCKDB_PATH points the duckdb target at another file).
     """
     args = [
         dbt_executable(),
@@ -48,10 +52,12 @@ def run_dbt(
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
     completed = _run_forwarding_signals(
-        args, cwd=project.project_dir(), capture=quiet,
+        args, cwd=project.project_dir(), show=not quiet,
         env={**os.environ, **env_overrides} if env_overrides else None)
     if completed.returncode != 0:
-        detail = "\n" + failure_summary(completed.stdout or "") if quiet else ""
+        if message := project_error(completed.stdout):
+            raise UserError(message)
+        detail = "\n" + failure_summary(completed.stdout) if quiet else ""
         raise UserError(f"`dbt {' '.join(command)}` failed (exit {completed.returncode}){detail}")
     return completed
 
@@ -59,25 +65,40 @@ def run_dbt(
 def nodes_run_since(started: float) -> int | None:
     """How many nodes the dbt run that wrote target/run_results.json at or after ``started``
     (a time.time()) ran, or None when no such file was written (dbt failed before it)."""
+    results = _run_results_since(started)
+    return None if results is None else len(results)
+
+
+def models_built_since(started: float) -> set[str]:
+    """The models that the dbt run that wrote target/run_results.json at or after ``started``
+    built successfully (none when no such file was written)."""
+    return {result["unique_id"].rsplit(".", 1)[-1] for result in _run_results_since(started) or []
+            if result.get("unique_id", "").startswith("model.")
+            and result.get("status") == "success"}
+
+
+def _run_results_since(started: float) -> list[dict] | None:
     folder = os.environ.get("DBT_TARGET_PATH") or project.project_dir() / "target"
     path = Path(folder) / "run_results.json"
     try:
         if path.stat().st_mtime < started:
             return None
-        return len(json.loads(path.read_text())["results"])
+        results = json.loads(path.read_text())["results"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    return results if isinstance(results, list) else None
 
 
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-def _run_forwarding_signals(args: list[str], *, cwd: Path, capture: bool,
+def _run_forwarding_signals(args: list[str], *, cwd: Path, show: bool,
                             env: dict[str, str] | None) -> subprocess.CompletedProcess:
     """Run dbt as a child in a process group of its own, and pass it SIGTERM and SIGINT: killing
     `sqlrec build` by its PID then stops dbt too (dbt ends its run, no build is marked finished)
     instead of leaving it running without us, holding the DuckDB file. Its own group keeps a
-    terminal's Ctrl-C from reaching dbt twice.
+    terminal's Ctrl-C from reaching dbt twice. Its output is kept (a failure is read from it)
+    and, when ``show``, copied to our stdout line by line as it comes.
 
     A SIGKILL runs no handler: on Linux the kernel sends dbt SIGTERM when we die
     (PR_SET_PDEATHSIG), and dbt inherits the refresh lock we hold (`lock.held_descriptors`), so
@@ -87,8 +108,7 @@ def _run_forwarding_signals(args: list[str], *, cwd: Path, capture: bool,
     process = subprocess.Popen(args, cwd=cwd, env=env, text=True, process_group=0,
                                preexec_fn=_dies_with_parent(),
                                pass_fds=lock.held_descriptors(),
-                               stdout=subprocess.PIPE if capture else None,
-                               stderr=subprocess.STDOUT if capture else None)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     received: list[int] = []
 
     def forward(signum, _frame):
@@ -98,8 +118,14 @@ def _run_forwarding_signals(args: list[str], *, cwd: Path, capture: bool,
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = {signum: signal.signal(signum, forward) for signum in FORWARDED_SIGNALS} \
         if in_main_thread else {}
+    lines = []
     try:
-        stdout, _ = process.communicate()
+        for line in process.stdout:
+            lines.append(line)
+            if show:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+        process.wait()
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -107,7 +133,7 @@ def _run_forwarding_signals(args: list[str], *, cwd: Path, capture: bool,
         name = signal.Signals(received[0]).name
         raise UserError(f"stopped by {name}; dbt was stopped too (exit {process.returncode}), "
                         "and its build is not marked finished")
-    return subprocess.CompletedProcess(args, process.returncode, stdout, None)
+    return subprocess.CompletedProcess(args, process.returncode, "".join(lines), None)
 
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -137,10 +163,48 @@ def _dies_with_parent():
 def failure_summary(output: str, lines: int = 40) -> str:
     """What a failed dbt run says went wrong: its closing summary of errors (or its last lines),
     without colour codes."""
-    import re
+    plain = _without_colours(output).splitlines()
+    shown = _closing_summary(plain) or plain[-lines:]
+    return "\n".join(shown[:lines])
 
-    plain = re.sub(r"\x1b\[[0-9;]*m", "", output).splitlines()
+
+# what the project's macros and tests begin their errors with (check_lake, validate_vars, the
+# quality gate)
+PROJECT_ERROR = "sqlrec: "
+# where dbt's own lines around such a message begin: a log time, a macro frame, a file's place
+_DBT_LINE = re.compile(r"^(\d{2}:\d{2}:\d{2}(\s|$)|>\s|compiled code at\s)")
+
+
+def project_error(output: str) -> str | None:
+    """The message of the project's own check that stopped a failed dbt run, without dbt's
+    frames (the macro stack, the compiled file), or None when no such check failed. A list of
+    one problem folds into its heading's line: "heading: problem"."""
+    plain = _without_colours(output).splitlines()
+    summary = _closing_summary(plain) or plain
+    found = next((number for number, line in enumerate(summary) if PROJECT_ERROR in line), None)
+    if found is None:
+        return None
+    first = summary[found]
+    message = [first[first.index(PROJECT_ERROR) + len(PROJECT_ERROR):].strip()]
+    for line in summary[found + 1:]:
+        if not line.strip() or _DBT_LINE.match(line.strip()):
+            break
+        message.append(line.strip())
+    problems = [line for line in message[1:] if line.startswith("- ")]
+    if len(problems) == 1 and message[0].endswith(":") and message[1] == problems[0]:
+        folded = f"{message[0]} {problems[0].removeprefix('- ')}"
+        rest = message[2:]
+        return f"{folded}. {' '.join(rest)}" if rest else folded
+    return "\n".join(f"  {line}" if line.startswith("- ") else line for line in message)
+
+
+def _closing_summary(plain: list[str]) -> list[str]:
+    """The lines from dbt's last "Completed with ..." or "Encountered an error" on (none when
+    dbt printed neither)."""
     starts = [number for number, line in enumerate(plain)
               if "Completed with" in line or "Encountered an error" in line]
-    shown = plain[starts[-1]:] if starts else plain[-lines:]
-    return "\n".join(shown[:lines])
+    return plain[starts[-1]:] if starts else []
+
+
+def _without_colours(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)

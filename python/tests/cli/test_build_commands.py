@@ -54,6 +54,7 @@ def test_refresh_builds_trains_and_builds_the_blend_with_the_saved_vars(tmp_path
 
     def fake_build(lake, **kw):
         calls.append(("build", kw))
+        return frozenset()  # built no model: no summary line
 
     def fake_train_models(store, params, models, **kw):
         calls.append(("train", params, models, kw))
@@ -89,7 +90,7 @@ def test_refresh_warns_in_one_line_when_the_params_were_tuned_on_another_lake(
     params_file = tmp_path / "params.json"
     save_params(PipelineParams(lake={"path": str(demo), "events": 50_000, "users": 1_200,
                                      "items": 300}), params_file)
-    monkeypatch.setattr("sqlrec.pipeline.build.build", lambda lake, **kw: None)
+    monkeypatch.setattr("sqlrec.pipeline.build.build", lambda lake, **kw: frozenset())
     monkeypatch.setattr("sqlrec.recommend.train.train_models", lambda *a, **kw: [])
 
     assert cli.main(["refresh", "--lake", str(other), "--params", str(params_file),

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from sqlrec.cli import main
 
-from helpers import partition_files, read_partitions, tree_bytes
+from helpers import PROJECT_DIR, partition_files, read_partitions, tree_bytes
 
 
 def cli_args(out: Path, *extra: str) -> list[str]:
+    # a fixed end date: the lakes compared byte for byte must not depend on the clock
     return ["generate", "--users", "100", "--items", "60", "--events", "1500", "--days", "3",
-            "--seed", "5", "--out", str(out), "--quiet", *extra]
+            "--seed", "5", "--end-date", "2026-03-02", "--out", str(out), "--quiet", *extra]
 
 
 def test_cli_writes_a_lake(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -69,3 +74,21 @@ def test_cli_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert len([name for name in after if name.startswith("events/")]) == 2  # old days gone
     assert main([*cli_args(out), "--overwrite"]) == 0
     assert tree_bytes(out) == before
+
+
+@pytest.mark.slow
+def test_dbt_source_freshness_passes_on_a_lake_generated_with_the_defaults(tmp_path: Path,
+                                                                          capsys) -> None:
+    """docs/dbt.md runs `dbt source freshness` on the demo lake: a lake generated today without
+    --end-date must pass it, not be 'stale' from the start."""
+    lake = tmp_path / "lake"
+    assert main(["generate", "--users", "50", "--items", "30", "--events", "600", "--days", "2",
+                 "--out", str(lake), "--quiet"]) == 0
+    freshness = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "source", "freshness", "--vars",
+         json.dumps({"events_path": f"{lake}/events/*/*.parquet",
+                     "catalog_path": f"{lake}/catalog/*.parquet"})],
+        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "SQLREC_DUCKDB_PATH": str(tmp_path / "sqlrec.duckdb")})
+    assert freshness.returncode == 0, freshness.stdout[-3000:]
+    assert "PASS freshness of lake.events" in freshness.stdout, freshness.stdout[-3000:]

@@ -213,6 +213,16 @@ def test_same_seed_gives_identical_bytes_other_seed_differs(tmp_path: Path) -> N
     assert len([name for name in differing if name.startswith("events/")]) == SMALL["days"]
 
 
+def test_without_an_end_date_the_history_ends_today_in_utc(tmp_path: Path) -> None:
+    """A demo lake must be fresh (`dbt source freshness`) the day it is made, whatever the date."""
+    before = dt.datetime.now(dt.UTC).date()
+    generate_lake(tmp_path / "lake", users=50, items=30, events=600, days=3, seed=1)
+    after = dt.datetime.now(dt.UTC).date()
+    days = [day for day, _ in partition_files(tmp_path / "lake")]
+    assert days[-1] in (before, after)  # the run may straddle midnight
+    assert days == [days[-1] - dt.timedelta(days=n) for n in (2, 1, 0)]
+
+
 # --------------------------------------------------------------------------- bad rows
 
 

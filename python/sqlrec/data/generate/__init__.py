@@ -30,7 +30,8 @@ the integer codes their arrays hold, and `lake` ties them together (`generate_la
 - ``bad_rows`` adds malformed rows (null user_id, null item_id, unknown event_type, event_time in
   2099, null event_time, exact duplicates), in roughly equal numbers, spread over partitions.
 
-The same arguments give byte-identical files (fixed seed, fixed end date, pinned writer options).
+The same arguments, the end date included, give byte-identical files (fixed seed, pinned writer
+options); without one the history ends today (UTC), so that a new lake is fresh.
 """
 
 from sqlrec.data.generate.lake import generate_lake

@@ -25,7 +25,6 @@ DEFAULT_EVENTS = 1_000_000
 DEFAULT_DAYS = 30
 DEFAULT_SEED = 42
 DEFAULT_OUT = "data/lake"
-DEFAULT_END_DATE = "2026-10-31"
 MIN_YEAR = 1971
 LAKE_ENTRIES = ("events", "catalog")
 TMP_NAME = ".sqlrec-generate.tmp"
@@ -40,22 +39,24 @@ def generate_lake(
     days: int = DEFAULT_DAYS,
     seed: int = DEFAULT_SEED,
     bad_rows: int = 0,
-    end_date: str | dt.date = DEFAULT_END_DATE,
+    end_date: str | dt.date | None = None,
     int_ids: bool = False,
     overwrite: bool = False,
     show_progress: bool = False,
 ) -> dict[str, Any]:
     """Write a synthetic lake to ``out`` and return a summary.
 
-    ``events`` valid events are written, plus ``bad_rows`` malformed ones. Raises UserError for
-    bad arguments and for an ``out`` that already holds files (unless ``overwrite``; then only
-    its ``events/`` and ``catalog/`` are replaced).
+    ``events`` valid events are written, plus ``bad_rows`` malformed ones, over the ``days``
+    ending at ``end_date`` (default: today in UTC, so that a new demo lake is fresh for `dbt
+    source freshness`; give a date for a lake that must be the same byte for byte on another
+    day). Raises UserError for bad arguments and for an ``out`` that already holds files
+    (unless ``overwrite``; then only its ``events/`` and ``catalog/`` are replaced).
     """
     started = time.perf_counter()
     users, items, events, days = (_count(name, value, 1) for name, value in (
         ("users", users), ("items", items), ("events", events), ("days", days)))
     bad_rows, seed = _count("bad-rows", bad_rows, 0), _count("seed", seed, 0)
-    end = _parse_date(end_date)
+    end = dt.datetime.now(dt.UTC).date() if end_date is None else _parse_date(end_date)
     first = end - dt.timedelta(days=days - 1)
     if first.year < MIN_YEAR:
         raise UserError(f"--days {days} before --end-date {end} starts before {MIN_YEAR}")
