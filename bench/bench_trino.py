@@ -12,7 +12,7 @@ both item_similarity tables have the same number of rows.
 
 Then the Python steps' transfers (python/sqlrec/warehouse/trino.py): rows per second of writing
 an ALS-shaped table (user_id, item_id, score, rank; --transfer-rows rows) by batched INSERTs and
-by Parquet staging, and of reading it back.
+by Parquet staging, and of reading it back through the client protocol and by Parquet staging.
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ def timed(command: list[str], env: dict[str, str]) -> float:
 
 def measure_transfers(server: TrinoServer, schema: str, rows: int,
                       staging_dir: Path) -> list[tuple[str, float]]:
-    """Rows per second of TrinoWarehouse writing an ALS-shaped table both ways and reading it."""
+    """Rows per second of TrinoWarehouse writing an ALS-shaped table both ways and reading it
+    back both ways."""
     import numpy as np
     import pyarrow as pa
 
@@ -69,9 +70,13 @@ def measure_transfers(server: TrinoServer, schema: str, rows: int,
         written = store.write_table("bench_transfer", table)
         results.append((f"write, {store.write_method}",
                         written / (time.perf_counter() - started)))
-    started = time.perf_counter()
-    read = store.read_table("bench_transfer").num_rows
-    results.append(("read", read / (time.perf_counter() - started)))
+    for staging in (None, staging_dir):
+        store.staging_dir = str(staging) if staging else None
+        started = time.perf_counter()
+        read = store.read_table("bench_transfer").num_rows
+        results.append((f"read, {store.read_method}", read / (time.perf_counter() - started)))
+        if read != rows:
+            raise SystemExit(f"read {read} rows of {rows} ({store.read_method})")
     return results
 
 

@@ -48,11 +48,11 @@ class Settings(BaseSettings):
         30.0, ge=0, description="how long a step waits for a DuckDB file another process holds "
         "(dbt, `sqlrec train`) before it gives up, naming the holder")
 
-    # ---------- writing to Trino (sqlrec.warehouse.trino)
+    # ---------- reading from and writing to Trino (sqlrec.warehouse.trino)
     trino_staging_dir: str | None = Field(
         None, description="a folder (local path or URL, e.g. s3://bucket/prefix) that both "
-        "pyarrow and Trino's lake catalog reach: writes go through Parquet files there; unset: "
-        "batched INSERTs")
+        "pyarrow and Trino's lake catalog reach: table reads and writes go through Parquet files "
+        "there; unset: the client protocol's pages and batched INSERTs")
     trino_lake_catalog: str = Field(
         "lake", description="the Hive catalog that registers the staging folder's tables")
     trino_insert_chars: int = Field(

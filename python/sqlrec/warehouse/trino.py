@@ -5,25 +5,42 @@ port, user, https, certificate and password/JWT auth are exactly what `dbt --tar
 Tables live in the profile's catalog and schema (Iceberg in sqlrec's set-up), and so do the
 build markers the dbt hooks write: rows of ``sqlrec_build_markers`` (`sqlrec.warehouse.markers`).
 
-Reading goes through Trino's client protocol (JSON pages), converted to Arrow batch by batch.
+Reading and writing are never row by row when ``SQLREC_TRINO_STAGING_DIR`` is set: both go
+through Parquet files in that folder (a local path or a URL pyarrow can write, such as
+``s3://bucket/prefix``), registered as an external table of the Hive catalog over the lake
+(``SQLREC_TRINO_LAKE_CATALOG``, default ``lake``, schema ``sqlrec_staging``). Trino must reach the
+folder under the same name (a local path is given to Trino as ``local://<path>``, what the local
+server's native file system reads). The staging table and its files are removed after each use.
 
-Writing is never row by row. Two ways, chosen by configuration:
+- **Writing**: pyarrow writes the rows as Parquet into the folder, and one ``CREATE TABLE AS`` /
+  ``INSERT ... SELECT`` copies the staging table into the target table.
+- **Reading** (`read_table`): one ``INSERT INTO <staging table> SELECT ...`` has Trino's workers
+  write the rows as Parquet into the folder, and pyarrow reads the files. This needs the Hive
+  catalog to write to external tables (``hive.non-managed-table-writes-enabled=true``, off by
+  default); where it refuses, the read falls back to the client protocol, with a hint.
 
-- **Parquet staging** (``SQLREC_TRINO_STAGING_DIR`` set): the rows are written as Parquet into
-  that folder (a local path or a URL pyarrow can write, such as ``s3://bucket/prefix``), the
-  folder is registered as an external table of the Hive catalog over the lake
-  (``SQLREC_TRINO_LAKE_CATALOG``, default ``lake``), and one ``CREATE TABLE AS`` / ``INSERT ...
-  SELECT`` copies it into the target table; the staging table and its files are removed after.
-  Trino must read the folder under the same name (a local path is given to Trino as
-  ``local://<path>``, what the local server's native file system reads).
-- **Batched INSERTs** (otherwise): ``INSERT ... SELECT * FROM UNNEST(<one array per column>)``
-  statements of up to ``SQLREC_TRINO_INSERT_CHARS`` characters (default 900,000, under Trino's
-  ``query.max-length``) each. Needs nothing but a connection; several times slower.
+  Why an unload rather than the alternatives: the Iceberg table's own data files (its ``$files``
+  metadata table, or pyiceberg) are not the table once MERGE or DELETE statements (dbt's
+  incremental models) have added delete files a reader must apply; they sit wherever the Iceberg
+  catalog's storage is, under its credentials; and pyiceberg cannot open every catalog Trino can
+  (not the local server's file metastore). Trino's spooling protocol needs a spooling store set
+  up on the server and still hands out JSON rows for Python to convert. The unload reads any
+  query of any catalog the same way, on the local server and on a cluster with an ``s3://``
+  folder, through the folder and catalog that writes already use.
+
+Timestamps travel as text both ways and are cast back: the Hive catalog reads and writes Parquet
+timestamps only at its own configured precision (milliseconds unless configured otherwise).
+
+Without a staging folder, reads go through Trino's client protocol (JSON pages, converted to
+Arrow batch by batch), and writes as ``INSERT ... SELECT * FROM UNNEST(<one array per column>)``
+statements of up to ``SQLREC_TRINO_INSERT_CHARS`` characters (default 900,000, under Trino's
+``query.max-length``) each: nothing needed but a connection, many times slower.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import logging
@@ -81,9 +98,41 @@ def connection_factory(credentials: Any) -> Callable[[], Any]:
 
 @functools.cache
 def _hint_staging_once() -> None:
-    print("sqlrec: writing to Trino by batched INSERTs (about 20,000 rows/s here); set "
-          "SQLREC_TRINO_STAGING_DIR to a folder Trino's lake catalog reads for Parquet staging "
-          "(about 500,000 rows/s)", file=sys.stderr)
+    print("sqlrec: reading from Trino through its client protocol and writing by batched INSERTs "
+          "(about 100,000 and 20,000 rows/s here); set SQLREC_TRINO_STAGING_DIR to a folder "
+          "Trino's lake catalog reads for Parquet staging (over 1,000,000 and 500,000 rows/s)",
+          file=sys.stderr)
+
+
+@functools.cache
+def _hint_unload_refused_once(catalog: str, message: str) -> None:
+    print(f"sqlrec: the {catalog} catalog refused to unload a table into the staging folder "
+          f"({message}); reading through the client protocol instead. Set "
+          "hive.non-managed-table-writes-enabled=true in its catalog file for Parquet reads",
+          file=sys.stderr)
+
+
+class _NotSupported(UserError):
+    """Trino's NOT_SUPPORTED: a catalog's configuration forbids the statement."""
+
+    def __init__(self, text: str, trino_message: str):
+        super().__init__(text)
+        self.trino_message = trino_message
+
+
+@dataclasses.dataclass(frozen=True)
+class _StagingFolder:
+    """A folder of the staging dir and the Hive external table over it."""
+
+    filesystem: Any  # pyarrow.fs.FileSystem
+    path: str  # in `filesystem`
+    table: str  # qualified
+
+
+def _text_timestamps(schema: pa.Schema) -> pa.Schema:
+    """The schema of a staging table: timestamps as text (see the module's docstring)."""
+    return pa.schema([pa.field(field.name, pa.string()) if pa.types.is_timestamp(field.type)
+                      else field for field in schema])
 
 
 def _batches(data: pa.Table | pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
@@ -125,6 +174,11 @@ class TrinoWarehouse:
     def write_method(self) -> str:
         return "parquet staging" if self.staging_dir else "batched inserts"
 
+    @property
+    def read_method(self) -> str:
+        """How `read_table` reads (`query` always uses the client protocol)."""
+        return "parquet staging" if self.staging_dir else "client protocol"
+
     def qualified(self, name: str) -> str:
         return f"{quote(self.catalog)}.{quote(self.schema)}.{quote(name)}"
 
@@ -134,13 +188,21 @@ class TrinoWarehouse:
         try:
             cursor.execute(sql, params) if params else cursor.execute(sql)
         except trino.exceptions.TrinoUserError as error:
+            if error.error_name == "NOT_SUPPORTED":
+                raise _NotSupported(f"Trino refused a query: {error.message}\n{sql[:500]}",
+                                    error.message) from None
             raise UserError(f"Trino rejected a query: {error.message}\n{sql[:500]}") from None
         except (trino.exceptions.HttpError, OSError) as error:
             raise UserError(f"cannot reach Trino: {error}") from None
 
-    def _run(self, sql: str, params: list | None = None) -> list[list[Any]]:
+    def _run(self, sql: str, params: list | None = None, *,
+             session: dict[str, Any] | None = None) -> list[list[Any]]:
+        """A statement's rows; `session`: session properties for it alone."""
         with self._connect() as connection:
             cursor = connection.cursor()
+            for name, value in (session or {}).items():
+                self._execute(cursor, f"set session {name} = {sql_literal(value)}")
+                cursor.fetchall()
             self._execute(cursor, sql, params)
             return cursor.fetchall()
 
@@ -251,7 +313,44 @@ class TrinoWarehouse:
             raise UserError(f"table {self.catalog}.{self.schema}.{name} not found on Trino; run "
                             "`sqlrec build` (SQLREC_TARGET=trino)")
         selected = ", ".join(quote(column) for column in columns) if columns else "*"
-        return self.query(f"select {selected} from {self.qualified(name)}")
+        sql = f"select {selected} from {self.qualified(name)}"
+        if self.staging_dir:
+            try:
+                return self._read_staged(name, sql)
+            except _NotSupported as error:
+                _hint_unload_refused_once(self.lake_catalog, error.trino_message)
+        table = self.query(sql)
+        if table.num_rows > HINT_ROWS and not self.staging_dir:
+            _hint_staging_once()
+        return table
+
+    def _read_staged(self, name: str, sql: str) -> pa.Table:
+        """The rows of a query, which Trino writes as Parquet into a staging folder."""
+        import pyarrow.dataset as ds
+
+        schema = self.query(f"select * from ({sql}) limit 0").schema
+        staged_schema = _text_timestamps(schema)
+        selected = ", ".join(
+            # as text at microseconds, in UTC for a time zone's values, as the JSON pages give
+            f"cast(cast({quote(field.name)} as timestamp(6)) as varchar)"
+            if pa.types.is_timestamp(field.type) and field.type.tz is None else
+            f"cast(cast(at_timezone({quote(field.name)}, 'UTC') as timestamp(6)) as varchar)"
+            if pa.types.is_timestamp(field.type) else quote(field.name)
+            for field in schema)
+        with self._staging_folder(name, staged_schema) as staging:
+            # the files live for one read: Trino writes them uncompressed (3x faster here) and
+            # without the column statistics it would keep for the planner
+            catalog = quote(self.lake_catalog)
+            self._run(f"insert into {staging.table} select {selected} from ({sql})",
+                      session={f"{catalog}.compression_codec": "NONE",
+                               f"{catalog}.collect_column_statistics_on_write": False})
+            files = ds.dataset(staging.path, schema=staged_schema, format="parquet",
+                               filesystem=staging.filesystem)
+            staged = files.to_table()
+        return pa.Table.from_arrays(
+            [column.cast(pa.timestamp("us")).cast(field.type)
+             if pa.types.is_timestamp(field.type) else column
+             for column, field in zip(staged.columns, schema, strict=True)], schema=schema)
 
     # ----------------------------------------------------------------------------- write
 
@@ -313,10 +412,11 @@ class TrinoWarehouse:
             flush()
         return written
 
-    def _write_staged(self, name: str, data: pa.Table | pa.RecordBatchReader,
-                      replace: bool) -> int:
+    @contextlib.contextmanager
+    def _staging_folder(self, name: str, schema: pa.Schema) -> Iterator[_StagingFolder]:
+        """A new, empty folder of the staging dir, registered as an external table of the lake
+        catalog with these columns; the table and the folder's files are removed on exit."""
         import pyarrow.fs as pafs
-        import pyarrow.parquet as pq
 
         staging_name = f"{name}_{uuid.uuid4().hex[:12]}"
         if "://" in self.staging_dir:
@@ -325,40 +425,42 @@ class TrinoWarehouse:
         else:
             filesystem, root = pafs.LocalFileSystem(), os.path.abspath(self.staging_dir)
             location = f"local://{root}/{staging_name}"
-        folder = f"{root.rstrip('/')}/{staging_name}"
-        filesystem.create_dir(folder, recursive=True)
-        # Timestamps travel as text and are cast back: the Hive catalog reads Parquet
-        # timestamps only at its own configured precision.
-        staged_schema = pa.schema([
-            pa.field(field.name, pa.string()) if pa.types.is_timestamp(field.type) else field
-            for field in data.schema])
-        staging_table = (f"{quote(self.lake_catalog)}.{quote(STAGING_SCHEMA)}."
-                         f"{quote(staging_name)}")
+        folder = _StagingFolder(
+            filesystem, f"{root.rstrip('/')}/{staging_name}",
+            f"{quote(self.lake_catalog)}.{quote(STAGING_SCHEMA)}.{quote(staging_name)}")
+        filesystem.create_dir(folder.path, recursive=True)
         try:
-            with filesystem.open_output_stream(f"{folder}/part-0.parquet") as stream, \
-                    pq.ParquetWriter(stream, staged_schema) as writer:
+            columns = ", ".join(f"{quote(field.name)} {trino_type(field)}" for field in schema)
+            self._run(f"create schema if not exists {quote(self.lake_catalog)}."
+                      f"{quote(STAGING_SCHEMA)}")
+            self._run(f"create table {folder.table} ({columns}) with (format = 'PARQUET', "
+                      f"external_location = {sql_literal(location)})")
+            yield folder
+        finally:
+            # an external table's files outlive it: remove both
+            self._run(f"drop table if exists {folder.table}")
+            filesystem.delete_dir(folder.path)
+
+    def _write_staged(self, name: str, data: pa.Table | pa.RecordBatchReader,
+                      replace: bool) -> int:
+        import pyarrow.parquet as pq
+
+        staged_schema = _text_timestamps(data.schema)
+        with self._staging_folder(name, staged_schema) as staging:
+            with staging.filesystem.open_output_stream(f"{staging.path}/part-0.parquet") as \
+                    stream, pq.ParquetWriter(stream, staged_schema) as writer:
                 for batch in _batches(data):
                     writer.write_batch(batch.cast(staged_schema) if staged_schema != batch.schema
                                        else batch)
-            columns = ", ".join(f"{quote(field.name)} {trino_type(field)}"
-                                for field in staged_schema)
-            self._run(f"create schema if not exists {quote(self.lake_catalog)}."
-                      f"{quote(STAGING_SCHEMA)}")
-            self._run(f"create table {staging_table} ({columns}) with (format = 'PARQUET', "
-                      f"external_location = {sql_literal(location)})")
             selected = ", ".join(
                 f"cast({quote(field.name)} as {trino_type(field)}) as {quote(field.name)}"
                 if pa.types.is_timestamp(field.type) else quote(field.name)
                 for field in data.schema)
             if replace:
                 sql = (f"create or replace table {self.qualified(name)} as "
-                       f"select {selected} from {staging_table}")
+                       f"select {selected} from {staging.table}")
             else:
                 sql = (f"insert into {self.qualified(name)} "
                        f"({', '.join(quote(field.name) for field in data.schema)}) "
-                       f"select {selected} from {staging_table}")
+                       f"select {selected} from {staging.table}")
             return int(self._run(sql)[0][0])
-        finally:
-            # an external table's files outlive it: remove both
-            self._run(f"drop table if exists {staging_table}")
-            filesystem.delete_dir(folder)

@@ -259,6 +259,7 @@ ROUND_TRIP = pa.table({
     "score": [0.1, 1 / 3, float("nan"), None],
     "tiny": [5e-324, -1.7976931348623157e308, 1e-20, 123456789.125],
     "flag": [True, False, None, True],
+    "day": pa.array([dt.date(2026, 1, 2), dt.date(1970, 1, 1), None, dt.date(1, 1, 1)]),
     "at": pa.array([dt.datetime(2026, 1, 2, 3, 4, 5, 123456), None,
                     dt.datetime(1999, 12, 31, 23, 59, 59), dt.datetime(2026, 11, 28)],
                    pa.timestamp("us")),
@@ -272,13 +273,23 @@ def comparable(table: pa.Table) -> list[tuple]:
                   for value in row.values()) for row in rows]
 
 
+def staging_reads(trino: TrinoServer, table: str) -> int:
+    """How many reads of a table unloaded it into a staging table (Trino's own query list)."""
+    return trino.query("select count(*) from system.runtime.queries where state = 'FINISHED' "
+                       "and query like 'insert into \"lake\".\"sqlrec_staging\".%' "
+                       f"and query like '%from \"iceberg\".\"python_step\".\"{table}\"%'")[0][0]
+
+
 @pytest.mark.parametrize("method", ["batched inserts", "parquet staging"])
 def test_warehouse_writes_and_reads_back_every_type(trino, profiles, tmp_path, method):
+    """Written and read back by either method, every value and type comes back as it was: the
+    staging method reads through Parquet files that Trino writes into the same folder."""
     staging = tmp_path / "staging" if method == "parquet staging" else None
     trino.query("create schema if not exists iceberg.python_step")
     with python_step_env(trino, profiles, "python_step", staging):
         store = warehouse.connect()
     assert isinstance(store, TrinoWarehouse) and store.write_method == method
+    assert store.read_method == ("parquet staging" if staging else "client protocol")
     name = "round_trip_" + method.split()[0]
 
     assert store.write_table(name, ROUND_TRIP) == 4
@@ -290,13 +301,61 @@ def test_warehouse_writes_and_reads_back_every_type(trino, profiles, tmp_path, m
     assert comparable(back) == comparable(pa.concat_tables([ROUND_TRIP, ROUND_TRIP.slice(0, 2)]))
 
     assert store.write_table(name, ROUND_TRIP.slice(3)) == 1  # replace
-    assert comparable(store.read_table(name, ["id", "text"])) == [(4, "ünïcode ✓")]
+    subset = store.read_table(name, ["id", "text"])
+    assert subset.schema == ROUND_TRIP.select(["id", "text"]).schema
+    assert comparable(subset) == [(4, "ünïcode ✓")]
     assert store.write_table(name + "_empty", ROUND_TRIP.slice(0, 0)) == 0
-    assert store.table_exists(name + "_empty") and store.read_table(name + "_empty").num_rows == 0
+    assert store.table_exists(name + "_empty")
+    empty = store.read_table(name + "_empty")
+    assert empty.num_rows == 0 and empty.schema == ROUND_TRIP.schema
+    assert staging_reads(trino, name) == (2 if staging else 0)
+    assert staging_reads(trino, name + "_empty") == (1 if staging else 0)
     if staging is not None:
         # nothing left behind: neither staging files nor staging tables
         assert list(staging.iterdir()) == []
         assert trino.query("show tables from lake.sqlrec_staging") == []
+
+
+def test_staged_read_falls_back_where_the_lake_catalog_refuses(trino, profiles, tmp_path,
+                                                               monkeypatch, capsys):
+    """A Hive catalog with ``hive.non-managed-table-writes-enabled=false`` (Trino's default)
+    refuses the unload: the read goes through the client protocol instead, with a hint."""
+    from trino.exceptions import TrinoUserError
+
+    trino.query("create schema if not exists iceberg.python_step")
+    with python_step_env(trino, profiles, "python_step", tmp_path / "staging"):
+        store = warehouse.connect()
+    store.write_table("refused_read", ROUND_TRIP)
+    connect = store._connect
+
+    def refusing_connect():
+        connection = connect()
+        cursor = connection.cursor
+
+        def refusing_cursor():
+            real = cursor()
+            execute = real.execute
+
+            def refuse(sql, *args):
+                if sql.startswith('insert into "lake"'):
+                    raise TrinoUserError(
+                        {"errorName": "NOT_SUPPORTED", "errorType": "USER_ERROR",
+                         "message": "Writes to non-managed Hive tables is disabled"}, "q1")
+                return execute(sql, *args)
+
+            real.execute = refuse
+            return real
+
+        connection.cursor = refusing_cursor
+        return connection
+
+    monkeypatch.setattr(store, "_connect", refusing_connect)
+    back = store.read_table("refused_read")
+    assert back.schema == ROUND_TRIP.schema
+    assert comparable(back) == comparable(ROUND_TRIP)
+    assert "non-managed" in capsys.readouterr().err
+    assert list((tmp_path / "staging").iterdir()) == []
+    assert trino.query("show tables from lake.sqlrec_staging") == []
 
 
 def test_train_on_trino_matches_training_on_duckdb(duckdb_file, trino, profiles, trino_schema,
