@@ -17,19 +17,9 @@ server's native file system reads). The staging table and its files are removed 
 - **Reading** (`read_table`): one ``INSERT INTO <staging table> SELECT ...`` has Trino's workers
   write the rows as Parquet into the folder, and pyarrow reads the files. This needs the Hive
   catalog to write to external tables (``hive.non-managed-table-writes-enabled=true``, off by
-  default); where it refuses, the read falls back to the client protocol, with a hint.
-
-  Why an unload rather than the alternatives: the Iceberg table's own data files (its ``$files``
-  metadata table, or pyiceberg) are not the table once MERGE or DELETE statements (dbt's
-  incremental models) have added delete files a reader must apply; they sit wherever the Iceberg
-  catalog's storage is, under its credentials; and pyiceberg cannot open every catalog Trino can
-  (not the local server's file metastore). Trino's spooling protocol needs a spooling store set
-  up on the server and still hands out JSON rows for Python to convert. The unload reads any
-  query of any catalog the same way, on the local server and on a cluster with an ``s3://``
-  folder, through the folder and catalog that writes already use.
-
-Timestamps travel as text both ways and are cast back: the Hive catalog reads and writes Parquet
-timestamps only at its own configured precision (milliseconds unless configured otherwise).
+  default); where it refuses, the read falls back to the client protocol, with a hint. Why an
+  unload and not the Iceberg data files or the spooling protocol: docs/trino.md. Timestamps
+  travel as text both ways (`trino_sql.staging_schema` says why).
 
 Without a staging folder, reads go through Trino's client protocol (JSON pages, converted to
 Arrow batch by batch), and writes as ``INSERT ... SELECT * FROM UNNEST(<one array per column>)``
@@ -62,7 +52,7 @@ from sqlrec.warehouse.markers import (
     new_marker,
     state_from_markers,
 )
-from sqlrec.warehouse.trino_sql import arrow_type, quote, sql_literal, trino_type
+from sqlrec.warehouse.trino_sql import arrow_type, quote, sql_literal, staging_schema, trino_type
 
 # the Trino client announces at INFO, on import, that it has no keyring (used only by OAuth2)
 logging.getLogger("trino.auth").setLevel(logging.WARNING)
@@ -127,12 +117,6 @@ class _StagingFolder:
     filesystem: Any  # pyarrow.fs.FileSystem
     path: str  # in `filesystem`
     table: str  # qualified
-
-
-def _text_timestamps(schema: pa.Schema) -> pa.Schema:
-    """The schema of a staging table: timestamps as text (see the module's docstring)."""
-    return pa.schema([pa.field(field.name, pa.string()) if pa.types.is_timestamp(field.type)
-                      else field for field in schema])
 
 
 def _batches(data: pa.Table | pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
@@ -329,7 +313,7 @@ class TrinoWarehouse:
         import pyarrow.dataset as ds
 
         schema = self.query(f"select * from ({sql}) limit 0").schema
-        staged_schema = _text_timestamps(schema)
+        staged_schema = staging_schema(schema)
         selected = ", ".join(
             # as text at microseconds, in UTC for a time zone's values, as the JSON pages give
             f"cast(cast({quote(field.name)} as timestamp(6)) as varchar)"
@@ -445,7 +429,7 @@ class TrinoWarehouse:
                       replace: bool) -> int:
         import pyarrow.parquet as pq
 
-        staged_schema = _text_timestamps(data.schema)
+        staged_schema = staging_schema(data.schema)
         with self._staging_folder(name, staged_schema) as staging:
             with staging.filesystem.open_output_stream(f"{staging.path}/part-0.parquet") as \
                     stream, pq.ParquetWriter(stream, staged_schema) as writer:

@@ -60,6 +60,13 @@ def trino_type(column: pa.Field | pa.DataType) -> str:
     raise UserError(f"{name}no Trino type for the Arrow type {kind}")
 
 
+def staging_schema(schema: pa.Schema) -> pa.Schema:
+    """The columns of a staging table's Parquet files: timestamps as text, which the reader casts
+    back (the Hive catalog reads and writes Parquet timestamps only at its configured precision)."""
+    return pa.schema([pa.field(field.name, pa.string()) if pa.types.is_timestamp(field.type)
+                      else field for field in schema])
+
+
 def sql_literal(value: Any) -> str:
     """A Trino SQL literal of a Python value, exact: doubles keep all 17 digits."""
     if value is None:
