@@ -10,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # one xdist worker more than cores: tests spend part of their time waiting on servers (Trino, the
-# service, Prometheus, locust); on 2 cores 3 workers took the suite from 21 to 16 minutes
+# service, Prometheus, locust); on 2 cores: 21 min with 2 workers, 16 and 20 min with 3
 WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 
 .PHONY: demo test clean
