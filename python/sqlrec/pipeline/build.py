@@ -14,7 +14,7 @@ from sqlrec import project, warehouse
 from sqlrec.data.lake import has_event_files
 from sqlrec.errors import UserError
 from sqlrec.pipeline import summary
-from sqlrec.pipeline.dbt import models_built_since, nodes_run_since, run_dbt
+from sqlrec.pipeline.dbt import models_built, run_dbt, run_results_since
 
 if TYPE_CHECKING:
     from sqlrec.recommend.params import PipelineParams
@@ -60,11 +60,12 @@ def build(lake_dir: Path, *, full_refresh: bool = False, extra_vars: dict | None
     started = time.time()
     run_dbt(command, dbt_vars={**project.lake_vars(lake_dir), **(extra_vars or {})},
             target=target, quiet=quiet, env_overrides=env_overrides)
+    results = run_results_since(started)
     # dbt exits 0 when a selection matches nothing ("Nothing to do"): for us that is a mistake
-    if select and nodes_run_since(started) == 0:
+    if select and results == []:
         raise UserError(f"--select {select} matches no dbt node: nothing was built, and "
                         "nothing new is marked finished")
-    return frozenset(models_built_since(started))
+    return models_built(results)
 
 
 def check_var_names(dbt_vars: dict[str, Any]) -> None:

@@ -62,22 +62,9 @@ def run_dbt(
     return completed
 
 
-def nodes_run_since(started: float) -> int | None:
-    """How many nodes the dbt run that wrote target/run_results.json at or after ``started``
-    (a time.time()) ran, or None when no such file was written (dbt failed before it)."""
-    results = _run_results_since(started)
-    return None if results is None else len(results)
-
-
-def models_built_since(started: float) -> set[str]:
-    """The models that the dbt run that wrote target/run_results.json at or after ``started``
-    built successfully (none when no such file was written)."""
-    return {result["unique_id"].rsplit(".", 1)[-1] for result in _run_results_since(started) or []
-            if result.get("unique_id", "").startswith("model.")
-            and result.get("status") == "success"}
-
-
-def _run_results_since(started: float) -> list[dict] | None:
+def run_results_since(started: float) -> list[dict] | None:
+    """The results, one per node, of the dbt run that wrote target/run_results.json at or after
+    ``started`` (a time.time()), or None when no such file was written (dbt failed before it)."""
     folder = os.environ.get("DBT_TARGET_PATH") or project.project_dir() / "target"
     path = Path(folder) / "run_results.json"
     try:
@@ -87,6 +74,13 @@ def _run_results_since(started: float) -> list[dict] | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return results if isinstance(results, list) else None
+
+
+def models_built(results: list[dict] | None) -> frozenset[str]:
+    """The models that dbt's run ``results`` (`run_results_since`) say were built successfully."""
+    return frozenset(result["unique_id"].rsplit(".", 1)[-1] for result in results or []
+                     if result.get("unique_id", "").startswith("model.")
+                     and result.get("status") == "success")
 
 
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
