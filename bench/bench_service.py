@@ -39,11 +39,13 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from bench_similarity import PUBLISHED_END_DATE
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 DEFAULT_DATABASE = PROJECT_DIR / "data" / "bench" / "bench.duckdb"
 # the lake the published figures were measured on (a fixed end date: the same lake any day)
 LAKE_SIZE = {"events": 1_000_000, "users": 50_000, "items": 20_000, "days": 30, "seed": 42,
-             "end_date": "2026-10-31"}
+             "end_date": PUBLISHED_END_DATE}
 TARGET_RATIO = 0.80
 TARGET_P99_MS = 25.0
 K = 10

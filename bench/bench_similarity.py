@@ -37,6 +37,10 @@ from sqlrec.data.generate import generate_lake  # noqa: E402
 # CosineRecommender's K = 20 neighbours per item. The project's defaults are rp3beta and 100.
 PEER_MATHS = {"similarity": "cosine", "similar_items_k": 20}
 
+# The day the benchmark lakes end: a fixed date gives the lake the published figures were
+# measured on, on any day (the generator's own default is today).
+PUBLISHED_END_DATE = "2026-10-31"
+
 # A marketplace month: ~28 events and ~20 distinct items per active user (median 10).
 SIZES = {
     "1m": {"events": 1_000_000, "users": 50_000, "items": 20_000},
@@ -53,12 +57,13 @@ def bench_profiles(data_dir: Path) -> Path:
 
 
 def bench_lake(data_dir: Path, size: str, spec: dict[str, int]) -> Path:
-    """The lake of a size under data_dir, generated once (30 days to 2026-10-31, seed 1: the
-    lakes the published figures were measured on)."""
+    """The lake of a size under data_dir, generated once (30 days to PUBLISHED_END_DATE, seed 1:
+    the lakes the published figures were measured on)."""
     lake = data_dir / f"lake-{size}"
     if not any((lake / "events").glob("*/*.parquet")):
         print(f"generating {size}: {spec}", flush=True)
-        generate_lake(lake, **spec, days=30, seed=1, end_date="2026-10-31", overwrite=True)
+        generate_lake(lake, **spec, days=30, seed=1, end_date=PUBLISHED_END_DATE,
+                      overwrite=True)
     return lake
 
 

@@ -30,6 +30,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT / "python"))
 
 import duckdb  # noqa: E402
+from bench_similarity import PUBLISHED_END_DATE, bench_profiles  # noqa: E402
 
 from sqlrec import project  # noqa: E402
 from sqlrec.data.generate import generate_lake  # noqa: E402
@@ -100,11 +101,9 @@ def main() -> None:
     if not any((lake / "events").glob("*/*.parquet")):
         print(f"generating {events} events into {lake}", flush=True)
         generate_lake(lake, events=events, users=max(events // 20, 100),
-                      items=max(events // 50, 50), days=30, seed=1, end_date="2026-10-31",
+                      items=max(events // 50, 50), days=30, seed=1, end_date=PUBLISHED_END_DATE,
                       overwrite=True)
-    profiles = args.data_dir / "profiles"
-    profiles.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(PROJECT / "profiles" / "profiles.yml", profiles / "profiles.yml")
+    profiles = bench_profiles(args.data_dir)
     database = args.data_dir / "bench-trino-duckdb.duckdb"
     database.unlink(missing_ok=True)
 
