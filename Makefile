@@ -9,9 +9,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# one xdist worker more than cores: tests spend part of their time waiting on servers (Trino, the
-# service, Prometheus, locust); on 2 cores: 21 min with 2 workers, 16 and 20 min with 3
-WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 
 .PHONY: demo test clean
 
@@ -29,7 +26,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check python bench
-	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup $(ARGS)
+	$(BIN)/python -m pytest -n auto --dist loadgroup $(ARGS)
 
 clean:
 	rm -rf data target logs reports local_outputs
