@@ -1,11 +1,13 @@
-"""Shared fixtures: generated lakes, builds made once per session that tests copy, the one local
+"""Shared fixtures: generated lakes, builds made once per test run that tests copy, the one local
 Trino server, and isolated dbt runs (each test its DuckDB file; each xdist worker its target/)."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -66,14 +68,39 @@ def isolated_profile(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("SQLREC_DUCKDB_PATH", str(profiles / "sqlrec.duckdb"))
 
 
+def made_once(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Path:
+    """The folder ``make`` filled, made once per test run: the xdist workers of a run share it
+    (the first to ask makes it, the others wait on a lock and reuse it), so each costly build is
+    paid once rather than once per worker. Without xdist, the session's own."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        folder = tmp_path_factory.mktemp(name)
+        make(folder)
+        return folder
+    run = tmp_path_factory.getbasetemp().parent  # the run's folder, above each worker's
+    folder, done = run / name, run / f"{name}.done"
+    with open(run / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # what a failed attempt left
+            folder.mkdir()
+            make(folder)
+            done.touch()
+    return folder
+
+
+def worker_copy(database: Path, tmp_path_factory, name: str) -> Path:
+    """This worker's own copy of a shared build, so that no two workers open one file."""
+    return copy_database(database, tmp_path_factory.mktemp(name) / database.name)
+
+
 @pytest.fixture(scope="session")
 def small_lake(tmp_path_factory) -> Path:
-    """A small generated lake with a catalogue: a few seconds to build."""
+    """A small generated lake with a catalogue: a few seconds to build. One for the whole run
+    (the builds below name its path), read only."""
     from sqlrec.data.generate import generate_lake
 
-    lake = tmp_path_factory.mktemp("lake")
-    generate_lake(lake, users=1_500, items=400, events=40_000, days=12, seed=7, overwrite=True)
-    return lake
+    return made_once(tmp_path_factory, "lake", lambda folder: generate_lake(
+        folder, users=1_500, items=400, events=40_000, days=12, seed=7, overwrite=True))
 
 
 def _session_profile(folder: Path, patch: pytest.MonkeyPatch, database: Path) -> None:
@@ -86,14 +113,15 @@ def _session_profile(folder: Path, patch: pytest.MonkeyPatch, database: Path) ->
 
 @pytest.fixture(scope="session")
 def small_lake_build(small_lake, tmp_path_factory) -> Path:
-    """`dbt build` of the small lake with the defaults and every data test, made once; tests
-    that only need its tables take a copy (`small_lake_database`)."""
-    folder = tmp_path_factory.mktemp("small-build")
-    database = folder / "sqlrec.duckdb"
-    with pytest.MonkeyPatch.context() as patch:
-        _session_profile(folder, patch, database)
-        build_into(database, small_lake, patch)
-    return database
+    """`dbt build` of the small lake with the defaults and every data test, made once per run;
+    tests that only need its tables take a copy (`small_lake_database`)."""
+    def make(folder: Path) -> None:
+        with pytest.MonkeyPatch.context() as patch:
+            _session_profile(folder, patch, folder / "sqlrec.duckdb")
+            build_into(folder / "sqlrec.duckdb", small_lake, patch)
+
+    shared = made_once(tmp_path_factory, "small-build", make)
+    return worker_copy(shared / "sqlrec.duckdb", tmp_path_factory, "small-build")
 
 
 @pytest.fixture
@@ -107,16 +135,20 @@ def small_lake_database(small_lake_build, tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def small_lake_refreshed(small_lake, tmp_path_factory) -> Path:
-    """`sqlrec refresh` of the small lake (build, ALS and EASE, the blend), made once."""
+    """`sqlrec refresh` of the small lake (build, ALS and EASE, the blend), made once per run."""
     from sqlrec.pipeline.build import refresh
     from sqlrec.recommend.params import PipelineParams
 
-    folder = tmp_path_factory.mktemp("small-refresh")
-    database = folder / "sqlrec.duckdb"
-    with pytest.MonkeyPatch.context() as patch:
-        _session_profile(folder, patch, database)
-        refresh(small_lake, PipelineParams(als=SMALL_REFRESH_ALS), quiet=True)
-    return database
+    def make(folder: Path) -> None:
+        with pytest.MonkeyPatch.context() as patch:
+            _session_profile(folder, patch, folder / "sqlrec.duckdb")
+            refresh(small_lake, PipelineParams(als=SMALL_REFRESH_ALS), quiet=True)
+
+    shared = made_once(tmp_path_factory, "small-refresh", make)
+    # the profile beside it names the file the service fixtures read (DBT_PROFILES_DIR)
+    copy = worker_copy(shared / "sqlrec.duckdb", tmp_path_factory, "small-refresh")
+    shutil.copyfile(shared / "profiles.yml", copy.parent / "profiles.yml")
+    return copy
 
 
 @pytest.fixture(scope="session")

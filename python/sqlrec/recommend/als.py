@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from sqlrec.errors import UserError
+from sqlrec.recommend import topk
 
 if TYPE_CHECKING:
     import numpy as np
@@ -112,14 +113,19 @@ def recommend_batches(model, matrix: sp.csr_matrix, k: int, *,
     if n <= 0:
         return
     active = np.flatnonzero(np.diff(matrix.indptr) > 0).astype(np.int32)
+    on_cpu = not hasattr(model, "to_cpu")  # implicit's GPU models are the ones with to_cpu
     for start in range(0, len(active), users_per_batch):
         batch = active[start:start + users_per_batch]
-        with threadpoolctl.threadpool_limits(1, "blas"):
-            ids, scores = model.recommend(batch, matrix[batch], N=n,
-                                          filter_already_liked_items=True, items=candidates)
+        if on_cpu:  # exact, scoring items by decreasing norm until no other can enter a list
+            ids, scores = topk.top_k(model.user_factors[batch], model.item_factors, n,
+                                     known=matrix[batch], allowed=candidates)
+        else:
+            with threadpoolctl.threadpool_limits(1, "blas"):
+                ids, scores = model.recommend(batch, matrix[batch], N=n,
+                                              filter_already_liked_items=True, items=candidates)
         ids = np.asarray(ids).reshape(len(batch), n)
         scores = np.asarray(scores).reshape(len(batch), n)
-        # implicit marks filtered slots with -FLT_MAX; they sort last, so a list just ends early
+        # filtered slots score -inf (implicit: -FLT_MAX) and sort last: a list just ends early
         keep = scores > np.finfo(np.float32).min / 2
         yield len(batch), np.repeat(batch, keep.sum(axis=1)), ids[keep], scores[keep]
 

@@ -4,6 +4,7 @@ depend on it."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 
@@ -104,9 +105,17 @@ def test_a_fixed_number_of_chunks_overrides_the_rows(small_lake, tmp_path, monke
     assert "int_item_pairs: chunk 4 of" not in output
 
 
-@pytest.mark.parametrize("value", [0, -1, "many", 5000])
-def test_bad_chunk_vars_stop_the_run(small_lake, tmp_path, monkeypatch, value):
+# both chunk vars bad in one run (validate_vars names every bad var): each of the four kinds of
+# bad value (zero, negative, not a number, above 4096) is met by one of them
+@pytest.mark.parametrize(("pair_chunks", "recommendation_chunks"), [(0, "many"), (-1, 5000)])
+def test_bad_chunk_vars_stop_the_run(small_lake, tmp_path, monkeypatch, pair_chunks,
+                                     recommendation_chunks):
     from sqlrec.errors import UserError
 
-    with pytest.raises(UserError, match="pair_chunks is"):
-        dbt_build(tmp_path / "sqlrec.duckdb", small_lake, monkeypatch, pair_chunks=value)
+    with pytest.raises(UserError) as failure:
+        dbt_build(tmp_path / "sqlrec.duckdb", small_lake, monkeypatch, pair_chunks=pair_chunks,
+                  recommendation_chunks=recommendation_chunks)
+    allowed = "; it must be null (from the data) or an integer from 1 to 4096"
+    assert f"pair_chunks is {json.dumps(pair_chunks)}{allowed}" in str(failure.value)
+    assert (f"recommendation_chunks is {json.dumps(recommendation_chunks)}{allowed}"
+            in str(failure.value))

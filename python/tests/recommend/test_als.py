@@ -139,3 +139,29 @@ def test_devices_resolve_and_a_missing_gpu_is_a_clear_error():
             als.resolve_device("gpu")
     with pytest.raises(UserError):
         als.resolve_device("tpu")
+
+
+def test_cpu_lists_are_implicits_own_recommend():
+    """The CPU lists (`topk.top_k`, which stops scoring early) against implicit's brute-force
+    `recommend` on the same fitted model: the same items in the same order, the same scores."""
+    from sqlrec.recommend.params import AlsParams
+
+    matrix = sp.random(400, 900, density=0.03, format="csr", random_state=3, dtype=np.float32)
+    matrix.data = np.ceil(matrix.data * 5)
+    params = AlsParams(factors=24, iterations=6, random_state=4).resolved(matrix.nnz)
+    model = als.fit(matrix, params, device="cpu",
+                    num_threads=1)
+    unavailable = np.arange(0, 900, 7)
+    candidates = als.available_items(900, unavailable)
+    rows = np.flatnonzero(np.diff(matrix.indptr) > 0)
+    expected_ids, expected_scores = model.recommend(rows, matrix[rows], N=20,
+                                                    filter_already_liked_items=True,
+                                                    items=candidates)
+    batches = list(als.recommend_batches(model, matrix, 20, unavailable=unavailable,
+                                         users_per_batch=150))
+    users = np.concatenate([batch[1] for batch in batches])
+    items = np.concatenate([batch[2] for batch in batches])
+    scores = np.concatenate([batch[3] for batch in batches])
+    assert (users == np.repeat(rows, 20)).all()
+    np.testing.assert_array_equal(items, expected_ids.ravel())
+    np.testing.assert_allclose(scores, expected_scores.ravel(), rtol=1e-5, atol=1e-6)
