@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 # Items scored for every user first, then blocks twice as large for the users left: small enough
 # that most users stop early, large enough that a block is one efficient matrix product.
 FIRST_BLOCK = 1_024
+# Cells (float32) of the largest score matrix one slice of rows may build: 64 MB.
+MAX_BLOCK_CELLS = 16_000_000
 # Relative margin on the bound: a float32 dot product over f factors is off by at most about
 # f · 2⁻²⁴ of |x| |y|; 1e-3 covers a thousand factors.
 BOUND_MARGIN = 1e-3
@@ -55,16 +57,21 @@ def top_k(queries: np.ndarray, items: np.ndarray, k: int, *, known: sp.csr_matri
     while len(active) and start < len(columns):
         end = min(start + size, len(columns))
         block = columns[start:end]
-        scores = queries[active] @ items[block].T
-        if known is not None:
-            _exclude(scores, known[active], position, start, end)
-        merged = np.concatenate([best[active], scores], axis=1)
-        merged_columns = np.concatenate(
-            [best_columns[active], np.broadcast_to(block, (len(active), len(block)))], axis=1)
-        keep = np.argpartition(-merged, k - 1, axis=1)[:, :k] if merged.shape[1] > k \
-            else np.broadcast_to(np.arange(merged.shape[1]), merged.shape)
-        best[active] = np.take_along_axis(merged, keep, axis=1)
-        best_columns[active] = np.take_along_axis(merged_columns, keep, axis=1)
+        block_factors = items[block]
+        # the active rows in slices, so that a block's score matrix stays bounded in memory
+        # even where few rows stop early
+        step = max(1, MAX_BLOCK_CELLS // len(block))
+        for first in range(0, len(active), step):
+            rows_ = active[first:first + step]
+            scores = queries[rows_] @ block_factors.T
+            if known is not None:
+                _exclude(scores, known[rows_], position, start, end)
+            merged = np.concatenate([best[rows_], scores], axis=1)
+            merged_columns = np.concatenate(
+                [best_columns[rows_], np.broadcast_to(block, (len(rows_), len(block)))], axis=1)
+            keep = np.argpartition(-merged, k - 1, axis=1)[:, :k]
+            best[rows_] = np.take_along_axis(merged, keep, axis=1)
+            best_columns[rows_] = np.take_along_axis(merged_columns, keep, axis=1)
         start, size = end, size * 2
         if start < len(columns):
             # no item left scores above |x| · (the largest norm left)

@@ -62,3 +62,17 @@ def test_equal_scores_in_a_list_are_ranked_by_item_column():
     items = np.array([[0.0, 1.0], [1.0, 0.0], [0.1, 0.1], [2.0, 0.0]], dtype=np.float32)
     columns, scores = top_k(queries, items, 3)
     assert columns.tolist() == [[3, 0, 1]] and scores.tolist() == [[2.0, 1.0, 1.0]]
+
+
+def test_rows_scored_in_slices_give_the_same_lists(monkeypatch):
+    """A block's rows are scored in slices of bounded memory: tiny slices change nothing."""
+    from sqlrec.recommend import topk
+
+    queries, item_factors, _ = factors(5, 120, 2_000, 8)
+    known = sp.random(120, 2_000, density=0.05, format="csr", random_state=6)
+    whole = top_k(queries, item_factors, 15, known=known)
+    monkeypatch.setattr(topk, "MAX_BLOCK_CELLS", 3_000)  # a row or two per slice
+    sliced = top_k(queries, item_factors, 15, known=known)
+    np.testing.assert_array_equal(sliced[0], whole[0])
+    np.testing.assert_array_equal(sliced[1], whole[1])
+    np.testing.assert_array_equal(whole[0], brute_force(queries, item_factors, 15, known, None)[0])
