@@ -161,9 +161,10 @@ def trino_server(request, tmp_path_factory):
         skip_trino_loudly(request, "the Trino tests")
     run_dir = tmp_path_factory.mktemp("trino-run")
     lake = tmp_path_factory.mktemp("trino-lake")
-    # generous timeout: on a busy 2-core box start-up has taken over 3 minutes (usually ~30 s)
+    # generous timeout: on a busy 2-core box start-up has taken over 3 minutes (usually ~30 s);
+    # quick_jit: small queries for a few minutes, where C2's compiles cost more than they save
     server = TrinoServer(lake_dir=lake, port=free_port(), run_dir=run_dir, heap="3G",
-                         startup_timeout=600)
+                         startup_timeout=600, quick_jit=True)
     with server:
         print(f"Trino started in {server.startup_seconds:.1f} s", file=sys.__stderr__)
         yield server

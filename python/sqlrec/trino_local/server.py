@@ -79,6 +79,7 @@ class TrinoServer:
         java_home: Path | str | None = None,
         log: Log | None = None,
         startup_timeout: float = 300.0,
+        quick_jit: bool = False,
     ):
         self.log = log or default_log
         self.installation = TrinoInstall(cache_dir, log=self.log)
@@ -95,6 +96,7 @@ class TrinoServer:
         self.heap = heap or DEFAULT_HEAP
         self._java_home = Path(java_home) if java_home is not None else None
         self.startup_timeout = startup_timeout
+        self.quick_jit = quick_jit  # C1 only (`config.jvm_options`): short runs on small data
         self.startup_seconds: float | None = None
         self._started_here = False
         self._start_wall_time: float | None = None
@@ -175,7 +177,8 @@ class TrinoServer:
         }
         for path, properties in files.items():
             path.write_text(properties_text(properties))
-        (self.etc_dir / "jvm.config").write_text("\n".join(jvm_options(self.heap)) + "\n")
+        (self.etc_dir / "jvm.config").write_text(
+            "\n".join(jvm_options(self.heap, self.quick_jit)) + "\n")
 
     def _launcher(self, command: str, *, check: bool = False) -> subprocess.CompletedProcess:
         args = [str(self.installation.launcher), f"--etc-dir={self.etc_dir}",

@@ -33,12 +33,21 @@ def test_write_config(tmp_path):
     assert "discovery.uri=http://127.0.0.1:18123\n" in config
     assert "node-scheduler.include-coordinator=true\n" in config
     assert "-Xmx2G" in (etc / "jvm.config").read_text().splitlines()
+    assert "-XX:TieredStopAtLevel=1" not in (etc / "jvm.config").read_text()  # C2 by default
     node = (etc / "node.properties").read_text()
     assert f"node.data-dir={tmp_path / 'run' / 'data'}\n" in node
     assert sorted(p.name for p in (etc / "catalog").iterdir()) == [
         "iceberg.properties", "lake.properties", "memory.properties"]
     assert sorted(p.name for p in (tmp_path / "run" / "plugins").iterdir()) == [
         "hive", "iceberg", "memory"]
+
+
+def test_quick_jit_stops_the_jit_at_its_first_tier(tmp_path):
+    server = TrinoServer(port=18124, cache_dir=tmp_path / "cache", run_dir=tmp_path / "run",
+                         java_home=tmp_path / "jdk", quick_jit=True)
+    server.write_config()
+    flags = (tmp_path / "run" / "etc" / "jvm.config").read_text().splitlines()
+    assert flags.count("-XX:TieredStopAtLevel=1") == 1
 
 
 def test_defaults_from_environment(monkeypatch, tmp_path):
