@@ -111,6 +111,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         matrix_path = Path(folder) / "matrix.npz"
         users, items, nnz = export_matrix(matrix_path)
+        # the regularisation `sqlrec train` uses, resolved on this matrix as train resolves it
+        params = params.resolved(nnz)
         print(f"matrix: {users:,} users x {items:,} items, {nnz:,} scores; params "
               f"{json.dumps(params.model_params())}, k {args.k}, device {args.device}")
 
@@ -127,7 +129,8 @@ def main() -> None:
             peers.append({**json.loads(out.strip().splitlines()[-1]), "wall": wall, "cpu": cpu,
                           "rss": rss})
             wall, cpu, rss, _ = run_child([
-                sys.executable, "-m", "sqlrec.cli", "train", "--device", args.device,
+                sys.executable, "-m", "sqlrec.cli", "train", "--model", "als",
+                "--device", args.device,
                 "--k", str(args.k), "--threads", str(args.threads), "--quiet",
                 "--factors", str(params.factors),
                 "--regularization", str(params.regularization), "--alpha", str(params.alpha),
@@ -135,7 +138,7 @@ def main() -> None:
             ])
             run = warehouse.connect().query(
                 "select fit_seconds, seconds_per_iteration, seconds from model_runs "
-                "order by trained_at desc limit 1").to_pylist()[0]
+                "where model = 'als' order by trained_at desc limit 1").to_pylist()[0]
             trains.append({**run, "wall": wall, "cpu": cpu, "rss": rss})
             print(f"  bare {peers[-1]['seconds']:.1f} s ({peers[-1]['cpu']:.0f} CPU s), "
                   f"sqlrec train {run['seconds']:.1f} s ({cpu:.0f} CPU s)", flush=True)
