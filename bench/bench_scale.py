@@ -1,7 +1,7 @@
 """Benchmark: the whole `sqlrec refresh` on DuckDB from 1M to 100M events, beside its peers.
 
     python bench/bench_scale.py [--sizes 1m,10m,30m,100m] [--data-dir data/bench]
-        [--similarity-peer-up-to 30m] [--als-peer-up-to 100m]
+        [--similarity-peer-up-to 30m] [--als-peer-up-to 100m] [--pipeline-peer-up-to 30m]
         [--json docs/scaling.json] [--plot docs/scaling.png]
     python bench/bench_scale.py --replot docs/scaling.json docs/scaling.png
 
@@ -25,6 +25,10 @@ peak memory = the largest resident set of the child or any of its descendants, s
   --similarity-peer-up-to: it holds every event in pandas (about 2.3 GB at 10M events).
 - ALS peer: bare implicit fit + recommend (bench_als.PEER) on the matrix `sqlrec train` built,
   exported untimed from the refresh's database, up to --als-peer-up-to.
+- whole-job peer: bench/pipeline_peer.py, the same job by hand in one process (scores,
+  neighbours, similarity signal with reasons, ALS and EASE top 50, blend, Parquet out), up to
+  --pipeline-peer-up-to; the ratio of the refresh to it, and the floor beside both: the peer's
+  read of the events, its neighbours and its two fits, work no pipeline can skip.
 
 Writes every figure to --json and the log-log plot of seconds and peak memory to --plot.
 """
@@ -205,6 +209,18 @@ def als_peer(database: Path, env: dict[str, str]) -> dict:
     return {key: run[key] for key in ("seconds", "cpu_seconds", "peak_gib")} | timed
 
 
+def pipeline_peer(lake: Path, env: dict[str, str], out: Path) -> dict:
+    """bench/pipeline_peer.py in a child process: its seconds, peak and steps, and the floor."""
+    shutil.rmtree(out, ignore_errors=True)
+    run = measured([sys.executable, str(PROJECT / "bench" / "pipeline_peer.py"), str(lake),
+                    str(out)], env)
+    steps = json.loads(run["output"].strip().splitlines()[-1])
+    shutil.rmtree(out, ignore_errors=True)
+    floor = steps["read"] + steps["neighbours"] + steps["als_fit"] + steps["ease_fit"]
+    return {key: run[key] for key in ("seconds", "cpu_seconds", "peak_gib")} | {
+        "steps": steps, "floor_seconds": floor}
+
+
 def events_of(size: str) -> int:
     return SIZES[size]["events"]
 
@@ -234,9 +250,16 @@ def plot(results: list[dict], path: Path) -> None:
         "peer: bare implicit ALS": lambda r: (
             (r["als_peer"]["seconds"], r["als_peer"]["peak_gib"])
             if r.get("als_peer") else (None, None)),
+        "peer: the whole job by hand": lambda r: (
+            (r["pipeline_peer"]["seconds"], r["pipeline_peer"]["peak_gib"])
+            if r.get("pipeline_peer") else (None, None)),
+        "floor: one read, neighbours, two fits": lambda r: (
+            (r["pipeline_peer"]["floor_seconds"], None)
+            if r.get("pipeline_peer") else (None, None)),
     }
-    styles = ["o-", "s--", "^--", "s:", "^:"]
-    colours = ["C0", "C1", "C2", "C3", "C4"]  # fixed, so a series has one colour on both axes
+    styles = ["o-", "s--", "^--", "s:", "^:", "D-", "k:"]
+    # fixed, so a series has one colour on both axes
+    colours = ["C0", "C1", "C2", "C3", "C4", "C5", "C7"]
     for (label, figures), style, colour in zip(series.items(), styles, colours, strict=True):
         for axis, index in ((seconds_axis, 0), (memory_axis, 1)):
             points = [(r["events"], figures(r)[index]) for r in results]
@@ -264,6 +287,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=PROJECT / "data" / "bench")
     parser.add_argument("--similarity-peer-up-to", default="30m")
     parser.add_argument("--als-peer-up-to", default="100m")
+    parser.add_argument("--pipeline-peer-up-to", default="30m")
     parser.add_argument("--json", type=Path, default=PROJECT / "docs" / "scaling.json")
     parser.add_argument("--plot", type=Path, default=PROJECT / "docs" / "scaling.png")
     args = parser.parse_args()
@@ -291,6 +315,12 @@ def main() -> None:
             result["als_peer"] = als_peer(database, env)
             print(f"  ALS peer {result['als_peer']['seconds']:.0f} s, "
                   f"{result['als_peer']['peak_gib']:.2f} GiB", flush=True)
+        if events_of(size) <= events_of(args.pipeline_peer_up_to):
+            peer = result["pipeline_peer"] = pipeline_peer(
+                lake, env, args.data_dir / f"peer-{size}")
+            print(f"  whole-job peer {peer['seconds']:.0f} s, {peer['peak_gib']:.2f} GiB; "
+                  f"refresh / peer {result['refresh']['seconds'] / peer['seconds']:.2f}; "
+                  f"floor {peer['floor_seconds']:.0f} s", flush=True)
         results.append(result)
         args.json.write_text(json.dumps(
             {"command": "python bench/bench_scale.py " + " ".join(sys.argv[1:]),
@@ -302,8 +332,8 @@ def main() -> None:
 
 def print_tables(results: list[dict]) -> None:
     print("\n| events | users / items | refresh: wall / CPU | peak | dbt nodes | train (fit) | "
-          "similarity peer | ALS peer | peak during |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "whole-job peer | refresh / peer | floor | similarity peer | ALS peer | peak during |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         run = r["refresh"]
         peers = []
@@ -311,10 +341,14 @@ def print_tables(results: list[dict]) -> None:
             peer = r.get(key)
             peers.append(f"{peer['seconds']:.0f} s / {peer['peak_gib']:.1f} GiB"
                          if peer else "not run")
+        whole = r.get("pipeline_peer")
+        versus = (f"{whole['seconds']:.0f} s / {whole['peak_gib']:.1f} GiB | "
+                  f"{run['seconds'] / whole['seconds']:.2f} | {whole['floor_seconds']:.0f} s"
+                  if whole else "not run | | ")
         print(f"| {r['events']:,} | {r['users']:,} / {r['items']:,} | {run['seconds']:.0f} s / "
               f"{run['cpu_seconds']:.0f} s | {run['peak_gib']:.1f} GiB | "
               f"{run['dbt_seconds']:.0f} s | {run['train_seconds']:.0f} s "
-              f"({run['train_fit_seconds']:.0f} s) | {peers[0]} | {peers[1]} | "
+              f"({run['train_fit_seconds']:.0f} s) | {versus} | {peers[0]} | {peers[1]} | "
               f"{run['peak_during']} |")
     print("\nslowest nodes per size:")
     for r in results:

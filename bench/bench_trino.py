@@ -12,7 +12,8 @@ both item_similarity tables have the same number of rows.
 
 Then the Python steps' transfers (python/sqlrec/warehouse/trino.py): rows per second of writing
 an ALS-shaped table (user_id, item_id, score, rank; --transfer-rows rows) by batched INSERTs and
-by Parquet staging, and of reading it back through the client protocol and by Parquet staging.
+by Parquet staging, and of reading it and the warm build's int_user_item_scores (what `sqlrec
+train` reads) from the Iceberg data files, by Parquet staging and through the client protocol.
 """
 
 from __future__ import annotations
@@ -48,9 +49,9 @@ def timed(command: list[str], env: dict[str, str]) -> float:
 
 
 def measure_transfers(server: TrinoServer, schema: str, rows: int,
-                      staging_dir: Path) -> list[tuple[str, float]]:
-    """Rows per second of TrinoWarehouse writing an ALS-shaped table both ways and reading it
-    back both ways."""
+                      staging_dir: Path) -> list[tuple[str, float, int]]:
+    """Rows per second of TrinoWarehouse writing an ALS-shaped table both ways, and of reading
+    it and the build's int_user_item_scores back every way."""
     import numpy as np
     import pyarrow as pa
 
@@ -69,15 +70,28 @@ def measure_transfers(server: TrinoServer, schema: str, rows: int,
         store.staging_dir = str(staging) if staging else None
         started = time.perf_counter()
         written = store.write_table("bench_transfer", table)
-        results.append((f"write, {store.write_method}",
-                        written / (time.perf_counter() - started)))
-    for staging in (None, staging_dir):
-        store.staging_dir = str(staging) if staging else None
+        results.append((f"write bench_transfer, {store.write_method}",
+                        written / (time.perf_counter() - started), written))
+    for table, expected in (("bench_transfer", rows), ("int_user_item_scores", None)):
+        results += measure_reads(store, table, staging_dir, expected)
+    return results
+
+
+def measure_reads(store: TrinoWarehouse, table: str, staging_dir: Path,
+                  expected: int | None) -> list[tuple[str, float]]:
+    """Rows per second of reading a whole table each way `read_table` can: the Iceberg data
+    files, Parquet staging, the client protocol; the same rows each way."""
+    results, counts = [], set()
+    for data_files, staging in ((True, None), (False, staging_dir), (False, None)):
+        store.read_data_files, store.staging_dir = data_files, str(staging) if staging else None
+        method = "iceberg data files" if data_files else store.read_method
         started = time.perf_counter()
-        read = store.read_table("bench_transfer").num_rows
-        results.append((f"read, {store.read_method}", read / (time.perf_counter() - started)))
-        if read != rows:
-            raise SystemExit(f"read {read} rows of {rows} ({store.read_method})")
+        read = store.read_table(table).num_rows
+        results.append((f"read {table}, {method}", read / (time.perf_counter() - started),
+                        read))
+        counts.add(read)
+    if len(counts) != 1 or (expected is not None and counts != {expected}):
+        raise SystemExit(f"{table}: the read methods gave {sorted(counts)} rows")
     return results
 
 
@@ -149,8 +163,8 @@ def main() -> None:
           f"{trino_seconds[0]:>10.1f}s {trino_seconds[1]:>10.1f}s "
           f"{trino_seconds[1] / duckdb_seconds:>11.1f}x")
 
-    for what, rows_per_second in transfers:
-        print(f"{what}: {rows_per_second:,.0f} rows/s ({args.transfer_rows:,} rows)")
+    for what, rows_per_second, rows in transfers:
+        print(f"{what}: {rows_per_second:,.0f} rows/s ({rows:,} rows)")
 
 
 if __name__ == "__main__":

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
         None, description="a folder (local path or URL, e.g. s3://bucket/prefix) that both "
         "pyarrow and Trino's lake catalog reach: table reads and writes go through Parquet files "
         "there; unset: the client protocol's pages and batched INSERTs")
+    trino_read_data_files: bool = Field(
+        True, description="read a whole Iceberg table straight from its Parquet data files "
+        "(listed by Trino's $files table) where this process reaches them and the table has no "
+        "delete files; false, or where it cannot: the staging folder or the client protocol")
     trino_lake_catalog: str = Field(
         "lake", description="the Hive catalog that registers the staging folder's tables")
     trino_insert_chars: int = Field(

@@ -5,7 +5,15 @@ port, user, https, certificate and password/JWT auth are exactly what `dbt --tar
 Tables live in the profile's catalog and schema (Iceberg in sqlrec's set-up), and so do the
 build markers the dbt hooks write: rows of ``sqlrec_build_markers`` (`sqlrec.warehouse.markers`).
 
-Reading and writing are never row by row when ``SQLREC_TRINO_STAGING_DIR`` is set: both go
+**Reading a whole table** (`read_table`) first tries its own Parquet data files: Trino lists
+them (the Iceberg table's ``$files`` metadata table) and pyarrow reads them where this process
+reaches them (``local://`` and ``file://`` paths, or a URL such as ``s3://`` under this process's
+credentials). Only where that reads exactly the table: an Iceberg table whose snapshot has no delete
+files (dbt's ``table`` models; MERGE and DELETE add delete files), every file reachable, the
+columns found by name and the row count equal to what ``$files`` records. Anywhere else it reads as
+below, with a one-line hint (``SQLREC_TRINO_READ_DATA_FILES=false`` skips the attempt).
+
+Otherwise reading and writing are never row by row when ``SQLREC_TRINO_STAGING_DIR`` is set: both go
 through Parquet files in that folder (a local path or a URL pyarrow can write, such as
 ``s3://bucket/prefix``), registered as an external table of the Hive catalog over the lake
 (``SQLREC_TRINO_LAKE_CATALOG``, default ``lake``, schema ``sqlrec_staging``). Trino must reach the
@@ -102,6 +110,12 @@ def _hint_unload_refused_once(catalog: str, message: str) -> None:
           file=sys.stderr)
 
 
+@functools.cache
+def _hint_data_files_once(reason: str) -> None:
+    print(f"sqlrec: reading Trino tables through Trino, not their Iceberg data files: {reason}",
+          file=sys.stderr)
+
+
 class _NotSupported(UserError):
     """Trino's NOT_SUPPORTED: a catalog's configuration forbids the statement."""
 
@@ -119,6 +133,20 @@ class _StagingFolder:
     table: str  # qualified
 
 
+def data_file_paths(uris: list[str]) -> tuple[Any, list[str]]:
+    """The pyarrow file system of a table's data files and their paths in it. ``local://`` is
+    Trino's native local file system, rooted at ``/`` in sqlrec's local server."""
+    import pyarrow.fs as pafs
+
+    if all(uri.startswith(("local://", "file://")) for uri in uris):
+        return pafs.LocalFileSystem(), [uri.split("://", 1)[1] for uri in uris]
+    filesystem, first = pafs.FileSystem.from_uri(uris[0])
+    prefix = uris[0][:len(uris[0]) - len(first)]  # e.g. s3:// or hdfs://namenode:8020
+    if not uris[0].endswith(first) or not all(uri.startswith(prefix) for uri in uris):
+        raise ValueError("the data files are not under one file system")
+    return filesystem, [uri[len(prefix):] for uri in uris]
+
+
 def _batches(data: pa.Table | pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
     if isinstance(data, pa.Table):
         yield from data.to_batches()
@@ -133,7 +161,8 @@ class TrinoWarehouse:
 
     def __init__(self, connect: Callable[[], Any], catalog: str, schema: str, *,
                  staging_dir: str | None = None, lake_catalog: str = "lake",
-                 insert_chars: int = DEFAULT_INSERT_CHARS, target: str = "trino"):
+                 insert_chars: int = DEFAULT_INSERT_CHARS, target: str = "trino",
+                 read_data_files: bool = True):
         self._connect = connect
         self.catalog = catalog
         self.schema = schema
@@ -141,6 +170,7 @@ class TrinoWarehouse:
         self.lake_catalog = lake_catalog
         self.insert_chars = insert_chars
         self.target = target
+        self.read_data_files = read_data_files
 
     @classmethod
     def from_profile(cls, target: str = "trino") -> TrinoWarehouse:
@@ -152,7 +182,8 @@ class TrinoWarehouse:
         return cls(connection_factory(credentials), credentials.database, credentials.schema,
                    staging_dir=settings.trino_staging_dir,
                    lake_catalog=settings.trino_lake_catalog,
-                   insert_chars=settings.trino_insert_chars, target=target)
+                   insert_chars=settings.trino_insert_chars, target=target,
+                   read_data_files=settings.trino_read_data_files)
 
     @property
     def write_method(self) -> str:
@@ -160,7 +191,8 @@ class TrinoWarehouse:
 
     @property
     def read_method(self) -> str:
-        """How `read_table` reads (`query` always uses the client protocol)."""
+        """How `read_table` reads where a table's data files cannot be read (`query` always
+        uses the client protocol)."""
         return "parquet staging" if self.staging_dir else "client protocol"
 
     def qualified(self, name: str) -> str:
@@ -298,6 +330,10 @@ class TrinoWarehouse:
                             "`sqlrec build` (SQLREC_TARGET=trino)")
         selected = ", ".join(quote(column) for column in columns) if columns else "*"
         sql = f"select {selected} from {self.qualified(name)}"
+        if self.read_data_files:
+            table = self._read_data_files(name, sql)
+            if table is not None:
+                return table
         if self.staging_dir:
             try:
                 return self._read_staged(name, sql)
@@ -307,6 +343,35 @@ class TrinoWarehouse:
         if table.num_rows > HINT_ROWS and not self.staging_dir:
             _hint_staging_once()
         return table
+
+    def _read_data_files(self, name: str, sql: str) -> pa.Table | None:
+        """The columns of ``sql`` (a select of a whole table) read by pyarrow from the Iceberg
+        table's own data files; None, after a hint, where that would not be exactly the table."""
+        import pyarrow.dataset as ds
+
+        try:
+            metadata = f"{quote(self.catalog)}.{quote(self.schema)}.{quote(name + '$files')}"
+            files = self._run(f"select content, file_path, record_count from {metadata}")
+        except UserError:  # not an Iceberg table: no $files
+            _hint_data_files_once(f"{self.catalog}.{self.schema}.{name} is not an Iceberg table")
+            return None
+        if any(content != 0 for content, _, _ in files):
+            _hint_data_files_once(f"{name} has delete files (a MERGE or DELETE changed it)")
+            return None
+        schema = self.query(f"select * from ({sql}) limit 0").schema
+        if not files:
+            return schema.empty_table()
+        try:
+            filesystem, paths = data_file_paths([path for _, path, _ in files])
+            data = ds.dataset(paths, format="parquet", filesystem=filesystem).to_table(
+                columns=schema.names)
+        except (OSError, ValueError, pa.ArrowException) as error:
+            _hint_data_files_once(f"{type(error).__name__}: {str(error).splitlines()[0][:200]}")
+            return None
+        if data.num_rows != sum(count for _, _, count in files):
+            _hint_data_files_once(f"{name}'s files hold another row count than $files records")
+            return None
+        return data.cast(schema)
 
     def _read_staged(self, name: str, sql: str) -> pa.Table:
         """The rows of a query, which Trino writes as Parquet into a staging folder."""

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.fs as pafs
 import pytest
 from fastapi.testclient import TestClient
 
@@ -38,6 +40,7 @@ from sqlrec.recommend.train import train
 from sqlrec.service.app import create_app
 from sqlrec.service.reloading import SnapshotStore, WarehouseSource
 from sqlrec.trino_local.server import TrinoServer
+from sqlrec.warehouse import trino as trino_warehouse
 from sqlrec.warehouse.duckdb import DuckDBWarehouse
 from sqlrec.warehouse.markers import FINISHED, STARTED
 from sqlrec.warehouse.trino import TrinoWarehouse
@@ -241,10 +244,11 @@ def test_rejects_and_scores_match_duckdb(duckdb_file, trino, trino_schema):
 
 @contextlib.contextmanager
 def python_step_env(trino: TrinoServer, profiles: Path, schema: str,
-                    staging_dir: Path | None = None):
+                    staging_dir: Path | None = None, data_files: bool = True):
     """The environment in which `sqlrec train` / `sqlrec serve` use the trino target."""
     with trino_env(trino, profiles, schema), pytest.MonkeyPatch.context() as patch:
         patch.setenv("SQLREC_TARGET", "trino")
+        patch.setenv("SQLREC_TRINO_READ_DATA_FILES", str(data_files).lower())
         if staging_dir is None:
             patch.delenv("SQLREC_TRINO_STAGING_DIR", raising=False)
         else:
@@ -280,17 +284,27 @@ def staging_reads(trino: TrinoServer, table: str) -> int:
                        f"and query like '%from \"iceberg\".\"python_step\".\"{table}\"%'")[0][0]
 
 
-@pytest.mark.parametrize("method", ["batched inserts", "parquet staging"])
+def protocol_reads(trino: TrinoServer, table: str) -> int:
+    """How many reads of a whole table came through the client protocol's pages."""
+    whole_table = f'select % from "iceberg"."python_step"."{table}"'
+    return trino.query("select count(*) from system.runtime.queries where state = 'FINISHED' "
+                       f"and query like '{whole_table}'")[0][0]
+
+
+@pytest.mark.parametrize("method", ["batched inserts", "parquet staging", "iceberg data files"])
 def test_warehouse_writes_and_reads_back_every_type(trino, profiles, tmp_path, method):
-    """Written and read back by either method, every value and type comes back as it was: the
-    staging method reads through Parquet files that Trino writes into the same folder."""
+    """Written and read back by each method, every value and type comes back as it was: the
+    staging method reads through Parquet files that Trino writes into the same folder, the data
+    files method reads the Iceberg table's own files (writes as batched inserts)."""
     staging = tmp_path / "staging" if method == "parquet staging" else None
+    data_files = method == "iceberg data files"
     trino.query("create schema if not exists iceberg.python_step")
-    with python_step_env(trino, profiles, "python_step", staging):
+    with python_step_env(trino, profiles, "python_step", staging, data_files):
         store = warehouse.connect()
-    assert isinstance(store, TrinoWarehouse) and store.write_method == method
+    assert isinstance(store, TrinoWarehouse) and store.read_data_files == data_files
+    assert store.write_method == ("parquet staging" if staging else "batched inserts")
     assert store.read_method == ("parquet staging" if staging else "client protocol")
-    name = "round_trip_" + method.split()[0]
+    name = "round_trip_" + method.split()[-2]
 
     assert store.write_table(name, ROUND_TRIP) == 4
     appended = pa.RecordBatchReader.from_batches(ROUND_TRIP.schema,
@@ -310,10 +324,34 @@ def test_warehouse_writes_and_reads_back_every_type(trino, profiles, tmp_path, m
     assert empty.num_rows == 0 and empty.schema == ROUND_TRIP.schema
     assert staging_reads(trino, name) == (2 if staging else 0)
     assert staging_reads(trino, name + "_empty") == (1 if staging else 0)
+    assert protocol_reads(trino, name) == (0 if staging or data_files else 2)
     if staging is not None:
         # nothing left behind: neither staging files nor staging tables
         assert list(staging.iterdir()) == []
         assert trino.query("show tables from lake.sqlrec_staging") == []
+
+
+def test_data_file_reads_fall_back_where_they_would_not_be_the_table(trino, profiles,
+                                                                   monkeypatch, capsys):
+    """A table with delete files (a DELETE or MERGE changed it) and a table whose files this
+    process cannot reach are read through Trino instead, with a hint: never a deleted row."""
+    trino.query("create schema if not exists iceberg.python_step")
+    with python_step_env(trino, profiles, "python_step"):
+        store = warehouse.connect()
+    store.write_table("with_deletes", ROUND_TRIP)
+    trino.query("delete from iceberg.python_step.with_deletes where id = 2")
+    back = store.read_table("with_deletes")
+    assert back.schema == ROUND_TRIP.schema
+    assert comparable(back) == comparable(ROUND_TRIP.filter(pc.not_equal(ROUND_TRIP["id"], 2)))
+    assert "delete files" in capsys.readouterr().err
+    assert protocol_reads(trino, "with_deletes") == 1
+
+    store.write_table("unreachable", ROUND_TRIP)
+    monkeypatch.setattr(trino_warehouse, "data_file_paths",
+                        lambda uris: (pafs.LocalFileSystem(), ["/nonexistent/data.parquet"]))
+    assert comparable(store.read_table("unreachable")) == comparable(ROUND_TRIP)
+    assert "FileNotFoundError" in capsys.readouterr().err
+    assert protocol_reads(trino, "unreachable") == 1
 
 
 def test_staged_read_falls_back_where_the_lake_catalog_refuses(trino, profiles, tmp_path,
@@ -323,7 +361,7 @@ def test_staged_read_falls_back_where_the_lake_catalog_refuses(trino, profiles, 
     from trino.exceptions import TrinoUserError
 
     trino.query("create schema if not exists iceberg.python_step")
-    with python_step_env(trino, profiles, "python_step", tmp_path / "staging"):
+    with python_step_env(trino, profiles, "python_step", tmp_path / "staging", False):
         store = warehouse.connect()
     store.write_table("refused_read", ROUND_TRIP)
     connect = store._connect
