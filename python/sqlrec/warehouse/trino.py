@@ -37,6 +37,7 @@ statements of up to ``SQLREC_TRINO_INSERT_CHARS`` characters (default 900,000, u
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import datetime as dt
@@ -325,15 +326,15 @@ class TrinoWarehouse:
         return found[0][0] > 0
 
     def read_table(self, name: str, columns: list[str] | None = None) -> pa.Table:
-        if not self.table_exists(name):
-            raise UserError(f"table {self.catalog}.{self.schema}.{name} not found on Trino; run "
-                            "`sqlrec build` (SQLREC_TARGET=trino)")
         selected = ", ".join(quote(column) for column in columns) if columns else "*"
         sql = f"select {selected} from {self.qualified(name)}"
         if self.read_data_files:
             table = self._read_data_files(name, sql)
             if table is not None:
                 return table
+        if not self.table_exists(name):
+            raise UserError(f"table {self.catalog}.{self.schema}.{name} not found on Trino; run "
+                            "`sqlrec build` (SQLREC_TARGET=trino)")
         if self.staging_dir:
             try:
                 return self._read_staged(name, sql)
@@ -349,16 +350,23 @@ class TrinoWarehouse:
         table's own data files; None, after a hint, where that would not be exactly the table."""
         import pyarrow.dataset as ds
 
-        try:
-            metadata = f"{quote(self.catalog)}.{quote(self.schema)}.{quote(name + '$files')}"
-            files = self._run(f"select content, file_path, record_count from {metadata}")
-        except UserError:  # not an Iceberg table: no $files
-            _hint_data_files_once(f"{self.catalog}.{self.schema}.{name} is not an Iceberg table")
-            return None
+        metadata = f"{quote(self.catalog)}.{quote(self.schema)}.{quote(name + '$files')}"
+        # two round trips at once: each costs more than reading a million rows
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            listing = pool.submit(self._run,
+                                  f"select content, file_path, record_count from {metadata}")
+            described = pool.submit(self.query, f"select * from ({sql}) limit 0")
+            try:
+                files = listing.result()
+            except UserError:  # no such table (the caller says so), or not Iceberg: no $files
+                if self.table_exists(name):
+                    _hint_data_files_once(
+                        f"{self.catalog}.{self.schema}.{name} is not an Iceberg table")
+                return None
+            schema = described.result().schema
         if any(content != 0 for content, _, _ in files):
             _hint_data_files_once(f"{name} has delete files (a MERGE or DELETE changed it)")
             return None
-        schema = self.query(f"select * from ({sql}) limit 0").schema
         if not files:
             return schema.empty_table()
         try:
