@@ -4,13 +4,14 @@ Which engine a target is comes from its ``type``; a DuckDB target's file from it
 few fields are read with a light render of ``profiles.yml`` (YAML, then each field's
 ``env_var(...)`` Jinja), which costs milliseconds where importing dbt's profile code costs more
 than a second. A Trino target needs its whole connection (host, https, certificate,
-password/JWT auth), which is rendered by dbt's own code, so that Python connects exactly as
-`dbt --target trino` does.
+password/JWT auth), which is rendered by dbt's own code (`connection_factory` opens it), so
+that Python connects exactly as `dbt --target trino` does.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +99,23 @@ def trino_credentials(target: str = "trino") -> Any:
     if credentials.type != "trino":
         raise UserError(f"target {target!r} of the dbt profile is {credentials.type!r}, not trino")
     return credentials
+
+
+def connection_factory(credentials: Any) -> Callable[[], Any]:
+    """A function that opens a Trino DB-API connection with the profile's settings."""
+    import trino.dbapi
+    from trino.transaction import IsolationLevel
+
+    def connect():
+        return trino.dbapi.connect(
+            host=credentials.host, port=credentials.port,
+            user=getattr(credentials, "impersonation_user", None) or credentials.user,
+            catalog=credentials.database, schema=credentials.schema,
+            http_scheme=credentials.http_scheme.value, auth=credentials.trino_auth(),
+            # dbt-trino verifies certificates unless the profile's `cert` says otherwise
+            verify=True if credentials.cert is None else credentials.cert,
+            session_properties=credentials.session_properties or None,
+            roles=credentials.roles, max_attempts=credentials.retries,
+            source="sqlrec", isolation_level=IsolationLevel.AUTOCOMMIT)
+
+    return connect

@@ -5,29 +5,16 @@ port, user, https, certificate and password/JWT auth are exactly what `dbt --tar
 Tables live in the profile's catalog and schema (Iceberg in sqlrec's set-up), and so do the
 build markers the dbt hooks write: rows of ``sqlrec_build_markers`` (`sqlrec.warehouse.markers`).
 
-**Reading a whole table** (`read_table`) first tries its own Parquet data files: Trino lists
-them (the Iceberg table's ``$files`` metadata table) and pyarrow reads them where this process
-reaches them (``local://`` and ``file://`` paths, or a URL such as ``s3://`` under this process's
-credentials). Only where that reads exactly the table: an Iceberg table whose snapshot has no delete
-files (dbt's ``table`` models; MERGE and DELETE add delete files), every file reachable, the
-columns found by name and the row count equal to what ``$files`` records. Anywhere else it reads as
-below, with a one-line hint (``SQLREC_TRINO_READ_DATA_FILES=false`` skips the attempt).
-
-Otherwise reading and writing are never row by row when ``SQLREC_TRINO_STAGING_DIR`` is set: both go
-through Parquet files in that folder (a local path or a URL pyarrow can write, such as
-``s3://bucket/prefix``), registered as an external table of the Hive catalog over the lake
-(``SQLREC_TRINO_LAKE_CATALOG``, default ``lake``, schema ``sqlrec_staging``). Trino must reach the
-folder under the same name (a local path is given to Trino as ``local://<path>``, what the local
-server's native file system reads). The staging table and its files are removed after each use.
-
-- **Writing**: pyarrow writes the rows as Parquet into the folder, and one ``CREATE TABLE AS`` /
-  ``INSERT ... SELECT`` copies the staging table into the target table.
-- **Reading** (`read_table`): one ``INSERT INTO <staging table> SELECT ...`` has Trino's workers
-  write the rows as Parquet into the folder, and pyarrow reads the files. This needs the Hive
-  catalog to write to external tables (``hive.non-managed-table-writes-enabled=true``, off by
-  default); where it refuses, the read falls back to the client protocol, with a hint. Why an
-  unload and not the Iceberg data files or the spooling protocol: docs/trino.md. Timestamps
-  travel as text both ways (`trino_sql.staging_schema` says why).
+Reading a whole table (`read_table`) first tries its Iceberg data files (`trino_files`). Else,
+and for writes, with ``SQLREC_TRINO_STAGING_DIR`` set, rows go through Parquet files in that
+folder (a local path, given to Trino as ``local://<path>``, or a URL such as ``s3://bucket/p``),
+registered as an external table of the Hive catalog ``SQLREC_TRINO_LAKE_CATALOG`` (default
+``lake``, schema ``sqlrec_staging``) and removed after each use: a write is pyarrow's files and
+one ``CREATE TABLE AS`` / ``INSERT ... SELECT``; a read is one ``INSERT INTO <staging table>
+SELECT ...`` (Trino's workers write the files) and pyarrow's read, which needs the Hive catalog to
+write external tables (``hive.non-managed-table-writes-enabled=true``, off by default; where it
+refuses, the client protocol, with a hint). Timestamps travel as text both ways
+(`trino_sql.staging_schema` says why); the choices are argued in docs/trino.md.
 
 Without a staging folder, reads go through Trino's client protocol (JSON pages, converted to
 Arrow batch by batch), and writes as ``INSERT ... SELECT * FROM UNNEST(<one array per column>)``
@@ -37,7 +24,6 @@ statements of up to ``SQLREC_TRINO_INSERT_CHARS`` characters (default 900,000, u
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import dataclasses
 import datetime as dt
@@ -61,6 +47,7 @@ from sqlrec.warehouse.markers import (
     new_marker,
     state_from_markers,
 )
+from sqlrec.warehouse.trino_files import read_data_files
 from sqlrec.warehouse.trino_sql import arrow_type, quote, sql_literal, staging_schema, trino_type
 
 # the Trino client announces at INFO, on import, that it has no keyring (used only by OAuth2)
@@ -73,26 +60,6 @@ STAGING_SCHEMA = "sqlrec_staging"
 HINT_ROWS = 100_000
 MARKER_TABLE = "sqlrec_build_markers"
 REFRESH_RECORD_TABLE = "sqlrec_refresh_records"  # one row per finished refresh
-
-
-def connection_factory(credentials: Any) -> Callable[[], Any]:
-    """A function that opens a Trino DB-API connection with the profile's settings."""
-    import trino.dbapi
-    from trino.transaction import IsolationLevel
-
-    def connect():
-        return trino.dbapi.connect(
-            host=credentials.host, port=credentials.port,
-            user=getattr(credentials, "impersonation_user", None) or credentials.user,
-            catalog=credentials.database, schema=credentials.schema,
-            http_scheme=credentials.http_scheme.value, auth=credentials.trino_auth(),
-            # dbt-trino verifies certificates unless the profile's `cert` says otherwise
-            verify=True if credentials.cert is None else credentials.cert,
-            session_properties=credentials.session_properties or None,
-            roles=credentials.roles, max_attempts=credentials.retries,
-            source="sqlrec", isolation_level=IsolationLevel.AUTOCOMMIT)
-
-    return connect
 
 
 @functools.cache
@@ -111,12 +78,6 @@ def _hint_unload_refused_once(catalog: str, message: str) -> None:
           file=sys.stderr)
 
 
-@functools.cache
-def _hint_data_files_once(reason: str) -> None:
-    print(f"sqlrec: reading Trino tables through Trino, not their Iceberg data files: {reason}",
-          file=sys.stderr)
-
-
 class _NotSupported(UserError):
     """Trino's NOT_SUPPORTED: a catalog's configuration forbids the statement."""
 
@@ -132,20 +93,6 @@ class _StagingFolder:
     filesystem: Any  # pyarrow.fs.FileSystem
     path: str  # in `filesystem`
     table: str  # qualified
-
-
-def data_file_paths(uris: list[str]) -> tuple[Any, list[str]]:
-    """The pyarrow file system of a table's data files and their paths in it. ``local://`` is
-    Trino's native local file system, rooted at ``/`` in sqlrec's local server."""
-    import pyarrow.fs as pafs
-
-    if all(uri.startswith(("local://", "file://")) for uri in uris):
-        return pafs.LocalFileSystem(), [uri.split("://", 1)[1] for uri in uris]
-    filesystem, first = pafs.FileSystem.from_uri(uris[0])
-    prefix = uris[0][:len(uris[0]) - len(first)]  # e.g. s3:// or hdfs://namenode:8020
-    if not uris[0].endswith(first) or not all(uri.startswith(prefix) for uri in uris):
-        raise ValueError("the data files are not under one file system")
-    return filesystem, [uri[len(prefix):] for uri in uris]
 
 
 def _batches(data: pa.Table | pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
@@ -176,7 +123,7 @@ class TrinoWarehouse:
     @classmethod
     def from_profile(cls, target: str = "trino") -> TrinoWarehouse:
         from sqlrec.config import load_settings
-        from sqlrec.warehouse.profile import trino_credentials
+        from sqlrec.warehouse.profile import connection_factory, trino_credentials
 
         credentials = trino_credentials(target)
         settings = load_settings()
@@ -329,7 +276,7 @@ class TrinoWarehouse:
         selected = ", ".join(quote(column) for column in columns) if columns else "*"
         sql = f"select {selected} from {self.qualified(name)}"
         if self.read_data_files:
-            table = self._read_data_files(name, sql)
+            table = read_data_files(self, name, sql)
             if table is not None:
                 return table
         if not self.table_exists(name):
@@ -344,42 +291,6 @@ class TrinoWarehouse:
         if table.num_rows > HINT_ROWS and not self.staging_dir:
             _hint_staging_once()
         return table
-
-    def _read_data_files(self, name: str, sql: str) -> pa.Table | None:
-        """The columns of ``sql`` (a select of a whole table) read by pyarrow from the Iceberg
-        table's own data files; None, after a hint, where that would not be exactly the table."""
-        import pyarrow.dataset as ds
-
-        metadata = f"{quote(self.catalog)}.{quote(self.schema)}.{quote(name + '$files')}"
-        # two round trips at once: each costs more than reading a million rows
-        with concurrent.futures.ThreadPoolExecutor(2) as pool:
-            listing = pool.submit(self._run,
-                                  f"select content, file_path, record_count from {metadata}")
-            described = pool.submit(self.query, f"select * from ({sql}) limit 0")
-            try:
-                files = listing.result()
-            except UserError:  # no such table (the caller says so), or not Iceberg: no $files
-                if self.table_exists(name):
-                    _hint_data_files_once(
-                        f"{self.catalog}.{self.schema}.{name} is not an Iceberg table")
-                return None
-            schema = described.result().schema
-        if any(content != 0 for content, _, _ in files):
-            _hint_data_files_once(f"{name} has delete files (a MERGE or DELETE changed it)")
-            return None
-        if not files:
-            return schema.empty_table()
-        try:
-            filesystem, paths = data_file_paths([path for _, path, _ in files])
-            data = ds.dataset(paths, format="parquet", filesystem=filesystem).to_table(
-                columns=schema.names)
-        except (OSError, ValueError, pa.ArrowException) as error:
-            _hint_data_files_once(f"{type(error).__name__}: {str(error).splitlines()[0][:200]}")
-            return None
-        if data.num_rows != sum(count for _, _, count in files):
-            _hint_data_files_once(f"{name}'s files hold another row count than $files records")
-            return None
-        return data.cast(schema)
 
     def _read_staged(self, name: str, sql: str) -> pa.Table:
         """The rows of a query, which Trino writes as Parquet into a staging folder."""

@@ -40,7 +40,7 @@ from sqlrec.recommend.train import train
 from sqlrec.service.app import create_app
 from sqlrec.service.reloading import SnapshotStore, WarehouseSource
 from sqlrec.trino_local.server import TrinoServer
-from sqlrec.warehouse import trino as trino_warehouse
+from sqlrec.warehouse import trino_files
 from sqlrec.warehouse.duckdb import DuckDBWarehouse
 from sqlrec.warehouse.markers import FINISHED, STARTED
 from sqlrec.warehouse.trino import TrinoWarehouse
@@ -347,7 +347,7 @@ def test_data_file_reads_fall_back_where_they_would_not_be_the_table(trino, prof
     assert protocol_reads(trino, "with_deletes") == 1
 
     store.write_table("unreachable", ROUND_TRIP)
-    monkeypatch.setattr(trino_warehouse, "data_file_paths",
+    monkeypatch.setattr(trino_files, "data_file_paths",
                         lambda uris: (pafs.LocalFileSystem(), ["/nonexistent/data.parquet"]))
     assert comparable(store.read_table("unreachable")) == comparable(ROUND_TRIP)
     assert "FileNotFoundError" in capsys.readouterr().err
