@@ -257,7 +257,7 @@ def plot(results: list[dict], path: Path) -> None:
             (r["pipeline_peer"]["floor_seconds"], None)
             if r.get("pipeline_peer") else (None, None)),
     }
-    styles = ["o-", "s--", "^--", "s:", "^:", "D-", "k:"]
+    styles = ["o-", "s--", "^--", "s:", "^:", "D-", ":"]
     # fixed, so a series has one colour on both axes
     colours = ["C0", "C1", "C2", "C3", "C4", "C5", "C7"]
     for (label, figures), style, colour in zip(series.items(), styles, colours, strict=True):
