@@ -3,7 +3,8 @@
     python bench/pipeline_peer.py LAKE OUT_DIR
 
 What an engineer who cares about speed writes with pyarrow, numpy, scipy and implicit, with the
-project's default settings (dbt_project.yml, params.py): only sparse products, only the modelled
+project's default settings (read from dbt_project.yml, the event weights seed and params.py, so
+the figures below are those of the defaults of the day): only sparse products, only the modelled
 items scored, batched top-k, no dense users x all-items array.
 
 1. read: the events and the catalogue's availability (pyarrow), ids dictionary-encoded.
@@ -45,10 +46,23 @@ import pyarrow.dataset as ds  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 
-WEIGHTS = {"view": 1.0, "like": 3.0, "cart": 5.0, "purchase": 10.0}
-HALF_LIFE_DAYS, MAX_ITEMS_PER_USER, MIN_COMMON_USERS = 30.0, 200, 2
-NEIGHBOURS, RECENT, TOP_K, MODEL_K = 100, 20, 20, 50
-EASE_ITEMS = int((4 * 2**30 / (4 * 3)) ** 0.5)  # 4 GiB of three float32 items x items matrices
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+from sqlrec import project  # noqa: E402
+from sqlrec.recommend import ease as sqlrec_ease  # noqa: E402
+from sqlrec.recommend.params import AlsParams, EaseParams  # noqa: E402
+from sqlrec.recommend.train import DEFAULT_K as MODEL_K  # noqa: E402
+
+# the project's defaults, from their one place each (dbt_project.yml, the weights seed, params.py)
+VARS = project.dbt_var_defaults()
+if VARS["similarity"] != "rp3beta":
+    raise SystemExit(f"the peer computes rp3beta only, not {VARS['similarity']}")
+WEIGHTS = {kind: float(weight) for kind, weight in pd.read_csv(
+    project.project_dir() / "seeds" / "event_weights.csv").itertuples(index=False)}
+HALF_LIFE_DAYS, MAX_ITEMS_PER_USER = float(VARS["half_life_days"]), VARS["max_items_per_user"]
+MIN_COMMON_USERS, NEIGHBOURS = VARS["min_common_users"], VARS["similar_items_k"]
+RECENT, TOP_K = VARS["recent_items_per_user"], VARS["top_k"]
+RP3_ALPHA, RP3_BETA = float(VARS["rp3beta_alpha"]), float(VARS["rp3beta_beta"])
+EASE_ITEMS = sqlrec_ease.item_limit(EaseParams().memory_gb)
 USERS_PER_BLOCK, ITEMS_PER_BLOCK = 20_000, 5_000
 
 
@@ -100,7 +114,8 @@ def read(lake: Path):
 
 
 def scores(user, item, event_weight, seconds, n_items):
-    decayed = event_weight * 0.5 ** ((seconds.max() - seconds) / 86_400 / HALF_LIFE_DAYS)
+    age_days = (seconds.max() - seconds) / 86_400
+    decayed = event_weight * (0.5 ** (age_days / HALF_LIFE_DAYS) if HALF_LIFE_DAYS > 0 else 1.0)
     key = user.astype(np.int64) * n_items + item
     grouped = pd.DataFrame({"key": key, "c": decayed, "t": seconds}).groupby(
         "key", sort=True).agg(c=("c", "sum"), t=("t", "max"))
@@ -124,8 +139,11 @@ def neighbours(user, item, w, shape):
     binary = sp.csr_matrix((np.ones(len(kept), np.float32), (user[kept], item[kept])), shape)
     user_items = np.asarray(binary.sum(axis=1)).ravel()
     item_users = np.asarray(binary.sum(axis=0)).ravel()
-    weighted = binary.multiply(np.power(np.maximum(user_items, 1), -0.25)[:, None]).multiply(
-        np.power(np.maximum(item_users, 1), -0.5)[None, :]).tocsr()
+    # pair weight |u|^(-alpha/2) d_i^(-(alpha+beta)/2), then (d_b / d_a)^((alpha-beta)/2)
+    weighted = binary.multiply(
+        np.power(np.maximum(user_items, 1), -RP3_ALPHA / 2)[:, None]).multiply(
+        np.power(np.maximum(item_users, 1), -(RP3_ALPHA + RP3_BETA) / 2)[None, :]).tocsr()
+    directional = np.power(np.maximum(item_users, 1), (RP3_ALPHA - RP3_BETA) / 2)
     weighted_t, binary_t = weighted.T.tocsr(), binary.T.tocsr()
     rows, columns, values = [], [], []
     for start in range(0, shape[1], ITEMS_PER_BLOCK):
@@ -136,6 +154,9 @@ def neighbours(user, item, w, shape):
         similarity.data[common.data < MIN_COMMON_USERS] = 0
         similarity.setdiag(0, k=start)
         similarity.eliminate_zeros()
+        if RP3_ALPHA != RP3_BETA:
+            similarity = similarity.multiply(directional[None, :]).multiply(
+                1 / directional[block, None]).tocsr()
         r, c, v = row_top_k(similarity, NEIGHBOURS)
         rows.append(r + start), columns.append(c), values.append(v)
     return np.concatenate(rows), np.concatenate(columns), np.concatenate(values)
@@ -181,10 +202,13 @@ def als(user, item, w, available, shape):
     from implicit.cpu.als import AlternatingLeastSquares
 
     matrix = sp.csr_matrix((w.astype(np.float32), (user, item)), shape)
+    params = AlsParams().resolved(matrix.nnz)
     confident = matrix.copy()
-    confident.data = 1 + confident.data
-    model = AlternatingLeastSquares(factors=128, regularization=2e-4 * matrix.nnz,
-                                    iterations=15, random_state=42)
+    confident.data = 1 + params.alpha * confident.data
+    model = AlternatingLeastSquares(factors=params.factors,
+                                    regularization=params.regularization,
+                                    iterations=params.iterations,
+                                    random_state=params.random_state)
     model.fit(confident, show_progress=False)
     fitted = time.perf_counter()
     active = np.flatnonzero(np.diff(matrix.indptr) > 0)
@@ -204,7 +228,7 @@ def ease(user, item, available, shape):
     x = binary[:, modelled].tocsr()
     gram = (x.T @ x).toarray()
     diagonal = np.diag_indices_from(gram)
-    gram[diagonal] += max(100.0, 5 * gram[diagonal].mean())
+    gram[diagonal] += sqlrec_ease.default_regularization(gram[diagonal])
     factor, _ = lapack.spotrf(gram, lower=True, overwrite_a=True)
     inverse, _ = lapack.spotri(factor, lower=True, overwrite_c=True)
     del gram, factor
