@@ -78,7 +78,7 @@ def measure_transfers(server: TrinoServer, schema: str, rows: int,
 
 
 def measure_reads(store: TrinoWarehouse, table: str, staging_dir: Path,
-                  expected: int | None) -> list[tuple[str, float]]:
+                  expected: int | None) -> list[tuple[str, float, int]]:
     """Rows per second of reading a whole table each way `read_table` can: the Iceberg data
     files, Parquet staging, the client protocol; the same rows each way."""
     results, counts = [], set()
