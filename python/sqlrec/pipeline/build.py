@@ -15,6 +15,7 @@ from sqlrec.data.lake import has_event_files
 from sqlrec.errors import UserError
 from sqlrec.pipeline import summary
 from sqlrec.pipeline.dbt import models_built, run_dbt, run_results_since
+from sqlrec.warehouse.duckdb import memory_limit_beside_this_process
 
 if TYPE_CHECKING:
     from sqlrec.recommend.params import PipelineParams
@@ -59,7 +60,8 @@ def build(lake_dir: Path, *, full_refresh: bool = False, extra_vars: dict | None
     (store or warehouse.connect(target)).wait_until_free()
     started = time.time()
     run_dbt(command, dbt_vars={**project.lake_vars(lake_dir), **(extra_vars or {})},
-            target=target, quiet=quiet, env_overrides=env_overrides)
+            target=target, quiet=quiet,
+            env_overrides={**memory_limit_beside_this_process(), **(env_overrides or {})})
     results = run_results_since(started)
     # dbt exits 0 when a selection matches nothing ("Nothing to do"): for us that is a mistake
     if select and results == []:

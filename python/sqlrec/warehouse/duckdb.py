@@ -45,6 +45,27 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
+MEMORY_LIMIT_ENV = "SQLREC_DUCKDB_MEMORY_LIMIT"  # the profile's memory_limit for dbt's DuckDB
+DEFAULT_MEMORY_SHARE = 0.8  # DuckDB's own default memory_limit: this share of the machine
+
+
+def memory_limit_beside_this_process() -> dict[str, str]:
+    """The environment giving a DuckDB process started beside this one (dbt) DuckDB's default
+    memory limit less what this process holds now, so that the two together stay within the
+    default: after a refresh's training this process can hold gigabytes when the blend's build
+    starts. Empty when the user set the limit or the platform does not tell the sizes."""
+    if os.environ.get(MEMORY_LIMIT_ENV):
+        return {}
+    try:
+        page = os.sysconf("SC_PAGE_SIZE")
+        machine = os.sysconf("SC_PHYS_PAGES") * page
+        resident = int(Path("/proc/self/statm").read_text().split()[1]) * page
+    except (OSError, ValueError, IndexError):
+        return {}
+    limit = max(int(DEFAULT_MEMORY_SHARE * machine) - resident, 2**30)
+    return {MEMORY_LIMIT_ENV: f"{limit // 2**20}MB"}
+
+
 class DatabaseLocked(UserError):
     """Another process holds the DuckDB file for longer than we wait."""
 

@@ -7,12 +7,19 @@ import subprocess
 import sys
 import time
 
+import duckdb
 import pyarrow as pa
 import pytest
 
 from sqlrec import warehouse
 from sqlrec.errors import UserError
-from sqlrec.warehouse.duckdb import DatabaseLocked, DuckDBWarehouse
+from sqlrec.pipeline.dbt import run_dbt
+from sqlrec.warehouse.duckdb import (
+    MEMORY_LIMIT_ENV,
+    DatabaseLocked,
+    DuckDBWarehouse,
+    memory_limit_beside_this_process,
+)
 from sqlrec.warehouse.markers import FINISHED, STARTED
 
 
@@ -136,3 +143,46 @@ def test_tables_replace_append_and_read(tmp_path):
     store.write_table("t", pa.table({"x": [9], "y": ["z"]}))
     assert store.query("select x, y from t").to_pylist() == [{"x": 9, "y": "z"}]
     assert store.table_exists("t") and not store.table_exists("u")
+
+
+def _meminfo_bytes(field: str, path: str) -> int:
+    """A 'Name:   123 kB' line of a /proc status file, in bytes."""
+    for line in open(path):
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise LookupError(field)
+
+
+def test_dbt_gets_the_memory_this_process_leaves(tmp_path, monkeypatch):
+    """A 100M-event refresh's blend build ran with DuckDB's default limit (80% of the machine)
+    beside the refresh process's gigabytes of training, and the kernel killed it: dbt's limit is
+    that default less what this process holds."""
+    import numpy as np
+
+    monkeypatch.delenv(MEMORY_LIMIT_ENV, raising=False)
+
+    def limit_mb() -> int:
+        return int(memory_limit_beside_this_process()[MEMORY_LIMIT_ENV].removesuffix("MB"))
+
+    def expected_mb() -> float:
+        machine = _meminfo_bytes("MemTotal", "/proc/meminfo")
+        return (0.8 * machine - _meminfo_bytes("VmRSS", "/proc/self/status")) / 2**20
+
+    assert abs(limit_mb() - expected_mb()) < 64
+    before = limit_mb()
+    held = np.ones(2**30 // 8)  # 1 GiB, touched
+    assert abs(before - limit_mb() - 1024) < 64
+    assert abs(limit_mb() - expected_mb()) < 64
+    del held
+
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "3GB")  # the user's own limit wins
+    assert memory_limit_beside_this_process() == {}
+
+    # the profile hands the limit to dbt's DuckDB, as DuckDB itself reports a limit of 1234MB
+    monkeypatch.setenv("SQLREC_DUCKDB_PATH", str(tmp_path / "limit.duckdb"))
+    shown = run_dbt(["show", "--inline", "select current_setting('memory_limit') as m",
+                     "--output", "json"], env_overrides={MEMORY_LIMIT_ENV: "1234MB"},
+                    quiet=True).stdout
+    with duckdb.connect(config={"memory_limit": "1234MB"}) as reference:
+        (expected,) = reference.execute("select current_setting('memory_limit')").fetchone()
+    assert f'"m": "{expected}"' in shown
