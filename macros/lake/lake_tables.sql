@@ -17,12 +17,16 @@
 {% macro trino__register_lake_tables() -%}
     {% if not execute or not var('register_lake_tables') %}{{ return('') }}{% endif %}
     {%- set schema = sqlrec.sql_identifier(var('lake_catalog')) ~ '.' ~ sqlrec.sql_identifier(var('lake_schema')) -%}
-    {%- set events_location = var('events_location')
-        or sqlrec.lake_location(var('events_path'), 'events_path') -%}
-    {%- set catalog_location = var('catalog_location')
-        or sqlrec.lake_location(var('catalog_path'), 'catalog_path') -%}
+    {#- an events_relation or catalog_relation stands in for its lake table -#}
+    {%- if var('events_relation') is not none
+        and (var('catalog_relation') is not none or not var('lake_has_catalog')) -%}
+        {{ return('') }}
+    {%- endif -%}
 
     {% do run_query('create schema if not exists ' ~ schema) %}
+    {% if var('events_relation') is none %}
+    {%- set events_location = var('events_location')
+        or sqlrec.lake_location(var('events_path'), 'events_path') -%}
     {#- Parquet columns are matched by name; an integer id read as varchar becomes its text. The
         partition column comes last, as the Hive connector requires. -#}
     {% set column_list = [] %}
@@ -43,10 +47,13 @@
         ~ 'schema_name => ' ~ sqlrec.sql_string(var('lake_schema'))
         ~ ", table_name => 'events', mode => 'FULL')"
     ) %}
+    {% endif %}
     {#- The catalogue is optional. A missing folder is created empty by Trino, so the table then
         exists but has no rows, which gives what DuckDB gives without a catalogue file: an empty
         stg_lake__items, every item available. var lake_has_catalog: false skips the table. -#}
-    {% if var('lake_has_catalog') %}
+    {% if var('lake_has_catalog') and var('catalog_relation') is none %}
+        {%- set catalog_location = var('catalog_location')
+            or sqlrec.lake_location(var('catalog_path'), 'catalog_path') -%}
         {% set column_list = [] %}
         {% for name, type in var('lake_catalog_columns').items() %}
             {% do column_list.append(sqlrec.sql_identifier(name) ~ ' ' ~ type) %}

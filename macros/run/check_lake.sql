@@ -1,6 +1,7 @@
 {#- The lake's layout and columns, checked at the start of a run so that a lake that breaks the
     input contract fails with the file, the column and what was expected, not with an engine
-    error deep inside a model. -#}
+    error deep inside a model. An events_relation or catalog_relation in place of the files is
+    checked by its staging model, once the models it may come from are built. -#}
 
 {% macro check_lake() -%}
     {{ return(adapter.dispatch('check_lake', 'sqlrec')()) }}
@@ -16,7 +17,8 @@
     {%- set events_root = sqlrec.glob_folder(var('events_path')) -%}
     {%- set problems = [] -%}
     {#- a path naming one file (no wildcard) has no layout to check -#}
-    {%- if events_root is not none and sqlrec.is_wildcard(var('events_path')) -%}
+    {%- if events_root is not none and sqlrec.is_wildcard(var('events_path'))
+        and var('events_relation') is none -%}
         {#- Files that are not Parquet, or not in an event_date=YYYY-MM-DD folder, would be skipped
             by the glob or break the partitioning. Names starting with _ or . are a writer's own
             (_SUCCESS, .crc) and skipped. -#}
@@ -36,12 +38,12 @@
             {%- endif -%}
         {%- endfor -%}
     {%- endif -%}
-    {%- if sqlrec.lake_files_exist(var('events_path')) -%}
+    {%- if var('events_relation') is none and sqlrec.lake_files_exist(var('events_path')) -%}
         {%- do problems.extend(sqlrec.missing_lake_columns(
             var('events_path'), ['user_id', 'item_id', 'event_type', 'event_time'],
             'user_id, item_id, event_type, event_time [, event_id]')) -%}
     {%- endif -%}
-    {%- if sqlrec.lake_files_exist(var('catalog_path')) -%}
+    {%- if var('catalog_relation') is none and sqlrec.lake_files_exist(var('catalog_path')) -%}
         {%- do problems.extend(sqlrec.missing_lake_columns(
             var('catalog_path'), ['item_id'], 'item_id [, category, brand, is_available, price]')) -%}
     {%- endif -%}

@@ -2,6 +2,10 @@
 
 {#- Before any node: the vars, the lake's tables (Trino) and layout, then the "started" marker. -#}
 {% macro start_run() -%}
+    {#- read at parse time too: a ref() the consumer's project puts in these vars must be known
+        to the hook before it runs, or dbt refuses to resolve it -#}
+    {%- do var('events_relation') -%}
+    {%- do var('catalog_relation') -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- do sqlrec.validate_vars() -%}
     {%- do sqlrec.register_lake_tables() -%}

@@ -33,6 +33,7 @@
         ('max_rejected_share', 'number', 0, 1),
         ('freshness_warn_after_hours', 'integer', 1, none),
         ('freshness_error_after_hours', 'integer', 1, none),
+        ('lookback_hours', 'integer', 0, none),
     ] -%}
     {#- the fixed chunk counts: null (from the data) or an integer -#}
     {%- for name in ['pair_chunks', 'recommendation_chunks'] -%}
@@ -60,6 +61,12 @@
     {%- for name in ['events_location', 'catalog_location'] -%}
         {%- if var(name) is not none and (var(name) is not string or var(name) | trim == '') -%}
             {%- do problems.append(name ~ ' is ' ~ tojson(var(name)) ~ '; it must be null or a folder (text)') -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for name in ['events_relation', 'catalog_relation'] -%}
+        {%- if var(name) is not none and (var(name) is not string or var(name) | trim == '') -%}
+            {%- do problems.append(name ~ ' is ' ~ tojson(var(name)) ~ '; it must be null (the lake) or '
+                ~ 'a relation such as "{{ ref(\'my_events\') }}"') -%}
         {%- endif -%}
     {%- endfor -%}
     {%- for name in ['lake_has_catalog', 'register_lake_tables'] -%}
@@ -117,7 +124,8 @@
     `dbt build` and expects none of them refused. -#}
 {% macro declared_vars() -%}
     {{ return([
-        'events_path', 'catalog_path', 'future_tolerance_hours', 'min_event_time', 'max_id_length',
+        'events_path', 'catalog_path', 'events_relation', 'catalog_relation', 'lookback_hours',
+        'future_tolerance_hours', 'min_event_time', 'max_id_length',
         'max_rejected_share', 'freshness_warn_after_hours', 'freshness_error_after_hours',
         'half_life_days', 'max_items_per_user', 'min_common_users', 'similarity', 'rp3beta_alpha',
         'rp3beta_beta', 'asymmetric_cosine_alpha', 'similar_items_k', 'top_k', 'as_of',

@@ -14,7 +14,7 @@ with
 
 staged_events as (
 
-    select * from {{ ref('stg_lake__events') }}
+    select * from {{ sqlrec.staged_events() }}
 
 ),
 

@@ -11,7 +11,7 @@ user_item_scores as (
 
 catalogue as (
 
-    select * from {{ ref('stg_lake__items') }}
+    select * from {{ sqlrec.staged_items() }}
 
 ),
 

@@ -1,5 +1,6 @@
 {{
     config(
+        enabled=not var('events_relation'),
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='source_file',
@@ -26,11 +27,6 @@
     {%- set changes = sqlrec.lake_file_changes(this) -%}
     {%- set files_to_read = changes.new + changes.changed -%}
 {%- endif -%}
-
-{#- A plain timestamp column is its own parse (event_at); any other type (text, epoch numbers, a
-    zoned timestamp) also keeps its text, which is all a row that does not parse still has. -#}
-{%- set event_time_type = raw_columns.get('event_time') or '' -%}
-{%- set keeps_event_time_text = not modules.re.fullmatch('timestamp(\(6\))?', event_time_type) -%}
 
 with
 
@@ -63,25 +59,7 @@ lake_files as (
 renamed as (
 
     select
-        ---------- ids
-        {% if 'event_id' in raw_columns -%}
-        {{ sqlrec.clean_id('source.event_id') }} as event_id,
-        {%- else -%}
-        cast(null as {{ dbt.type_string() }}) as event_id,
-        {%- endif %}
-        {{ sqlrec.clean_id('source.user_id') }} as user_id,
-        {{ sqlrec.clean_id('source.item_id') }} as item_id,
-
-        ---------- categories
-        lower({{ sqlrec.trim_whitespace('cast(source.event_type as ' ~ dbt.type_string() ~ ')') }}) as event_type,
-
-        ---------- timestamps
-        {{ sqlrec.event_timestamp('source.event_time', event_time_type) }} as event_at,
-        {% if keeps_event_time_text -%}
-        cast(source.event_time as {{ dbt.type_string() }})
-        {%- else -%}
-        cast(null as {{ dbt.type_string() }})
-        {%- endif %} as event_time_raw,
+        {{ sqlrec.staged_event_columns('source', raw_columns) }},
         cast(source.event_date as date) as event_date,
 
         ---------- lineage

@@ -1,0 +1,179 @@
+"""sqlrec as a dbt package: a team's own dbt project installs it with `local:`, points it at an
+events model and a catalogue table of its own (vars events_relation, catalog_relation) and builds
+the same tables as the standalone project on the same events."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from sqlrec.pipeline.dbt import dbt_executable
+
+from helpers import PROJECT_DIR, copy_database, read_table
+
+pytestmark = pytest.mark.slow
+
+# the tables analysts and the service read, with an order that makes each comparable
+MARTS = {
+    "item_similarity": "item_id, rank",
+    "popular_items": "scope, category, rank",
+    "user_recent_items": "user_id, recency_rank",
+    "user_recommendations": "user_id, rank",
+    "int_user_item_scores": "user_id, item_id",
+}
+
+CONSUMER_PROJECT = """
+name: shop
+version: "1.0.0"
+config-version: 2
+profile: sqlrec
+vars:
+  events_relation: "{{ ref('shop_events') }}"
+  catalog_relation: "{{ source('shop', 'items') }}"
+"""
+
+CONSUMER_SOURCES = """
+version: 2
+sources:
+  - name: shop
+    schema: main
+    tables:
+      - name: raw_events
+      - name: items
+"""
+
+# the team's own cleaning model: its raw table names the columns its own way
+CONSUMER_EVENTS_MODEL = """
+select
+    id as event_id,
+    customer as user_id,
+    product as item_id,
+    action as event_type,
+    happened_at as event_time,
+    loaded_at
+from {{ source('shop', 'raw_events') }}
+"""
+
+
+def consumer_project(folder: Path, lake: Path, database: Path) -> Path:
+    """A new dbt project that installs sqlrec from this checkout, with its raw events (the lake's,
+    under its own column names, loaded an hour after they happened) and catalogue as tables."""
+    project = folder / "shop"
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text(CONSUMER_PROJECT)
+    (project / "packages.yml").write_text(f"packages:\n  - local: {PROJECT_DIR}\n")
+    (project / "models" / "sources.yml").write_text(CONSUMER_SOURCES)
+    (project / "models" / "shop_events.sql").write_text(CONSUMER_EVENTS_MODEL)
+    with duckdb.connect(str(database)) as connection:
+        connection.execute(f"""
+            create table raw_events as
+            select event_id as id, user_id as customer, item_id as product, event_type as action,
+                   event_time as happened_at, event_time + interval 1 hour as loaded_at
+            from read_parquet('{lake}/events/*/*.parquet', hive_partitioning = false)""")
+        connection.execute(
+            f"create table items as select * from read_parquet('{lake}/catalog/*.parquet')")
+    installed = dbt(project, "deps")
+    assert installed.returncode == 0, installed.stdout[-3000:]
+    return project
+
+
+def dbt(project: Path, *args: str) -> subprocess.CompletedProcess:
+    """dbt in the consumer's project (the profile is the tests' own, as any team's would be)."""
+    return subprocess.run([dbt_executable(), *args, "--project-dir", str(project)],
+                          cwd=project, capture_output=True, text=True)
+
+
+def build(project: Path, *args: str) -> None:
+    done = dbt(project, "build", *args)
+    assert done.returncode == 0, done.stdout[-3000:]
+
+
+def assert_same_marts(database_a: Path, database_b: Path) -> None:
+    for table, order_by in MARTS.items():
+        pd.testing.assert_frame_equal(read_table(database_a, table, order_by),
+                                      read_table(database_b, table, order_by),
+                                      check_exact=False, rtol=1e-12, obj=table)
+
+
+@pytest.fixture
+def consumer(small_lake, tmp_path, monkeypatch) -> tuple[Path, Path]:
+    database = tmp_path / "shop.duckdb"
+    monkeypatch.setenv("SQLREC_DUCKDB_PATH", str(database))
+    return consumer_project(tmp_path, small_lake, database), database
+
+
+def test_a_consumer_project_builds_the_standalone_tables_from_its_own_events(
+        consumer, small_lake_build, tmp_path):
+    project, database = consumer
+    build(project, "--select", "+package:sqlrec")  # the README's line
+    assert_same_marts(database, small_lake_build)
+    with duckdb.connect(str(database), read_only=True) as connection:
+        assert connection.execute("select count(*) from events_rejected").fetchone() == (0,)
+        staged = connection.execute("select count(*) from stg_relation__events").fetchone()
+        assert staged == connection.execute("select count(*) from raw_events").fetchone()
+        # the lake's staging is not built: the relation stands in for it
+        tables = {row[0] for row in connection.execute("show tables").fetchall()}
+    assert not {"stg_lake__events", "stg_lake__items"} & tables
+
+
+def test_a_routine_run_stages_new_and_late_rows_once(consumer, tmp_path, monkeypatch):
+    """Rows loaded since the last run, and rows loaded late within lookback_hours, are staged
+    once each, and every table equals a full refresh's."""
+    project, database = consumer
+    build(project)
+    with duckdb.connect(str(database)) as connection:
+        newest = connection.execute("select max(loaded_at) from raw_events").fetchone()[0]
+        # a copy of 300 events, one loaded 10 hours before the newest (late: within the
+        # default lookback of 48 hours), one after it (new), under new ids
+        for label, shift in (("late", "- interval 10 hour"), ("new", "+ interval 1 hour")):
+            connection.execute(f"""
+                insert into raw_events
+                select id || '-{label}', customer, product, action, happened_at,
+                       timestamp '{newest}' {shift}
+                from raw_events order by id limit 300""")
+        expected = connection.execute("select count(*) from raw_events").fetchone()
+    build(project)
+    with duckdb.connect(str(database), read_only=True) as connection:
+        assert connection.execute("select count(*) from stg_relation__events").fetchone() == expected
+        assert connection.execute("select count(distinct event_id) from stg_relation__events"
+                              ).fetchone() == expected
+
+    refreshed = copy_database(database, tmp_path / "full.duckdb")
+    monkeypatch.setenv("SQLREC_DUCKDB_PATH", str(refreshed))
+    build(project, "--full-refresh")
+    assert_same_marts(database, refreshed)
+
+
+@pytest.mark.parametrize(("events_model", "named"), [
+    ("select 1 as nothing", "no column user_id; no column item_id; no column event_type; "
+                            "no column event_time"),
+    ("select 'e' as event_id, 'u' as user_id, 'i' as item_id, 'view' as event_type, "
+     "true as event_time", "column event_time is boolean; it must be timestamp or text or "
+                           "integer or number"),
+])
+def test_an_events_relation_off_the_contract_fails_naming_its_column(
+        consumer, events_model, named):
+    project, database = consumer
+    (project / "models" / "shop_events.sql").write_text(events_model)
+    done = dbt(project, "build", "--select", "+stg_relation__events")
+    assert done.returncode != 0
+    assert "sqlrec: var events_relation names" in done.stdout
+    assert '"shop_events"' in done.stdout and named in done.stdout
+    with duckdb.connect(str(database), read_only=True) as connection:
+        tables = {row[0] for row in connection.execute("show tables").fetchall()}
+    assert "stg_relation__events" not in tables  # nothing of sqlrec's was built from it
+
+
+def test_an_events_relation_that_does_not_exist_is_named(consumer):
+    project, _ = consumer
+    text = (project / "dbt_project.yml").read_text()
+    (project / "dbt_project.yml").write_text(
+        text.replace("\"{{ ref('shop_events') }}\"", "main.no_such_events"))
+    done = dbt(project, "build", "--select", "stg_relation__events")
+    assert done.returncode != 0
+    assert ("sqlrec: var events_relation names main.no_such_events, which is not a table or "
+            "view in the warehouse") in done.stdout
