@@ -7,7 +7,8 @@ from pathlib import Path
 
 from sqlrec.errors import UserError, did_you_mean
 
-PROFILE_NAME = "sqlrec"
+PACKAGE_NAME = "sqlrec"  # the dbt project's name, and its package's in a team's own project
+PROFILE_NAME = "sqlrec"  # the profile sqlrec's own project uses
 
 
 def _settings():
@@ -17,14 +18,39 @@ def _settings():
 
 
 def project_dir() -> Path:
-    """The dbt project (the folder with dbt_project.yml): SQLREC_PROJECT_DIR or this checkout."""
+    """The dbt project the commands run (the folder with dbt_project.yml): SQLREC_PROJECT_DIR
+    (`sqlrec --project-dir`); else the current folder when it is a team's own dbt project with
+    sqlrec installed as a package (`dbt deps`); else this checkout."""
     configured = _settings().project_dir
-    path = configured if configured else Path(__file__).resolve().parents[2]
+    here = Path.cwd()
+    if configured:
+        path = configured.resolve()
+    elif (here / "dbt_project.yml").is_file() and (here / "dbt_packages" / PACKAGE_NAME).exists():
+        path = here
+    else:
+        path = package_dir()
     if not (path / "dbt_project.yml").is_file():
         raise UserError(
-            f"no dbt_project.yml in {path}; set SQLREC_PROJECT_DIR to the sqlrec project"
-        )
+            f"no dbt_project.yml in {path}; point --project-dir (SQLREC_PROJECT_DIR) at the "
+            "sqlrec project or at a dbt project that installs it as a package")
     return path
+
+
+def package_dir() -> Path:
+    """sqlrec's own dbt project: this checkout, whose models, vars and seeds a team's project
+    installs as a package."""
+    return Path(__file__).resolve().parents[2]
+
+
+def _project_file(folder: Path) -> dict:
+    import yaml
+
+    return yaml.safe_load((folder / "dbt_project.yml").read_text()) or {}
+
+
+def profile_name() -> str:
+    """The dbt profile of the project the commands run: its dbt_project.yml's `profile:`."""
+    return str(_project_file(project_dir()).get("profile") or PROFILE_NAME)
 
 
 def default_lake_dir() -> Path:
@@ -51,7 +77,7 @@ def profiles_dir() -> Path:
     """The folder dbt reads profiles.yml from, as dbt itself would choose it.
 
     DBT_PROFILES_DIR, then a profiles.yml in the project's root, then ~/.dbt, the first that
-    defines the sqlrec profile; when none does, the project's own profiles/ folder (the shipped
+    defines the project's profile; when none does, sqlrec's own profiles/ folder (the shipped
     profile, every value from env vars). Nothing is copied anywhere: a profiles.yml written into
     the project would shadow the user's ~/.dbt/profiles.yml for every later dbt command.
     """
@@ -61,16 +87,28 @@ def profiles_dir() -> Path:
     candidates += [project_dir(), Path.home() / ".dbt"]
     for folder in candidates:
         profiles = folder / "profiles.yml"
-        if profiles.is_file() and f"{PROFILE_NAME}:" in profiles.read_text():
+        if profiles.is_file() and f"{profile_name()}:" in profiles.read_text():
             return folder
-    return project_dir() / "profiles"
+    return package_dir() / "profiles"
 
 
 def dbt_var_defaults() -> dict:
-    """The vars dbt_project.yml declares, with their defaults."""
-    import yaml
+    """The vars sqlrec declares, with their values when no --vars are given: sqlrec's defaults,
+    under those a team's own project sets for every package or for sqlrec's (`vars: {sqlrec:
+    {...}}`), as dbt resolves them."""
+    declared = dict(_project_file(package_dir())["vars"])
+    if project_dir() == package_dir():
+        return declared
+    consumer = _project_file(project_dir()).get("vars") or {}
+    scoped = consumer.get(PACKAGE_NAME) if isinstance(consumer.get(PACKAGE_NAME), dict) else {}
+    return {name: scoped.get(name, consumer.get(name, default))
+            for name, default in declared.items()}
 
-    return dict(yaml.safe_load((project_dir() / "dbt_project.yml").read_text())["vars"])
+
+def events_from_relation(extra_vars: dict | None = None) -> bool:
+    """Whether the project reads its events from a relation of its own (var events_relation)
+    instead of the Parquet lake."""
+    return {**dbt_var_defaults(), **(extra_vars or {})}.get("events_relation") is not None
 
 
 def max_id_length() -> int:

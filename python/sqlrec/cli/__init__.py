@@ -10,7 +10,9 @@ outside this package imports it.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from sqlrec.cli import build, data, evaluate, kubeflow, serve, train, trino
 from sqlrec.errors import UserError
@@ -27,9 +29,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="SQL-first recommender: dbt models, an ALS step and an HTTP lookup service.",
     )
     parser.add_argument("--version", action="version", version=f"sqlrec {_version()}")
+    project_help = ("the dbt project to run: sqlrec's, or a project of yours that installs "
+                    "it as a package (default: $SQLREC_PROJECT_DIR, else the current folder when "
+                    "it is such a project, else sqlrec's own)")
+    parser.add_argument("--project-dir", type=Path, help=project_help)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add_command in COMMANDS:
         add_command(subparsers)
+    for command in subparsers.choices.values():  # `sqlrec refresh --project-dir DIR` too
+        command.add_argument("--project-dir", type=Path, default=argparse.SUPPRESS,
+                             help=project_help)
     return parser
 
 
@@ -47,6 +56,8 @@ def _version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.project_dir:  # read by every step through the settings, as SQLREC_PROJECT_DIR
+        os.environ["SQLREC_PROJECT_DIR"] = str(args.project_dir.resolve())
     try:
         return int(args.func(args) or 0)
     except UserError as error:

@@ -44,7 +44,8 @@ def build_command(args: argparse.Namespace) -> int:
                   quiet=args.quiet)
     for line in build_lines(warehouse.connect(), built):  # --quiet too: dbt's output is hidden
         print(f"sqlrec build: {line}")
-    print(f"sqlrec build: built {lake} in {time.perf_counter() - started:.1f} s; the build is "
+    print(f"sqlrec build: built {options.events_input(lake, extra_vars)} in "
+          f"{time.perf_counter() - started:.1f} s; the build is "
           "marked finished, and a running `sqlrec serve` loads it")
     return 0
 
@@ -97,7 +98,7 @@ def refresh_command(args: argparse.Namespace) -> int:
               "anyway)")
         return 0
     used = f"the parameters of {source}" if source else "the default parameters"
-    print(f"sqlrec refresh: built, trained and blended {lake} in "
+    print(f"sqlrec refresh: built, trained and blended {options.events_input(lake, extra_vars)} in "
           f"{time.perf_counter() - started:.1f} s with {used}")
     return 0
 

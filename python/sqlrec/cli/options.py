@@ -83,6 +83,16 @@ def lake(args: argparse.Namespace) -> Path:
     return args.lake or project.default_lake_dir()
 
 
+def events_input(lake: Path, extra_vars: dict[str, Any]) -> str:
+    """What a build reads, for its summary line: the lake, or the relation the project's var
+    events_relation names in its place."""
+    from sqlrec import project
+
+    if project.events_from_relation(extra_vars):
+        return f"the events of {({**project.dbt_var_defaults(), **extra_vars})['events_relation']}"
+    return str(lake)
+
+
 def dbt_vars(args: argparse.Namespace) -> dict[str, Any]:
     """--vars as a mapping (JSON is YAML too); UserError for anything else."""
     import yaml

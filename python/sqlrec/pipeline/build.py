@@ -43,7 +43,9 @@ def build(lake_dir: Path, *, full_refresh: bool = False, extra_vars: dict | None
     """
     lake_dir = Path(lake_dir)
     check_var_names(extra_vars or {})
-    if not has_event_files(lake_dir):
+    # a project whose events are a relation of its own (var events_relation) reads no lake
+    from_relation = project.events_from_relation(extra_vars)
+    if not from_relation and not has_event_files(lake_dir):
         raise UserError(
             f"no event files under {lake_dir / 'events'} (expected "
             f"{lake_dir / 'events' / 'event_date=YYYY-MM-DD' / '*.parquet'}); "
@@ -59,7 +61,8 @@ def build(lake_dir: Path, *, full_refresh: bool = False, extra_vars: dict | None
     # one line naming the holder, rather than dbt's page of tracebacks, when the file is taken
     (store or warehouse.connect(target)).wait_until_free()
     started = time.time()
-    run_dbt(command, dbt_vars={**project.lake_vars(lake_dir), **(extra_vars or {})},
+    lake_vars = {} if from_relation else project.lake_vars(lake_dir)
+    run_dbt(command, dbt_vars={**lake_vars, **(extra_vars or {})},
             target=target, quiet=quiet,
             env_overrides={**memory_limit_beside_this_process(), **(env_overrides or {})})
     results = run_results_since(started)
@@ -107,11 +110,13 @@ def refresh(lake_dir: Path, params: PipelineParams, *,
     dbt_vars = {**params.dbt_vars, **(extra_vars or {})}
     models, k = models or MODELS, DEFAULT_K if k is None else k
     store = warehouse.connect()
-    # listed before anything is read: a file added while this refresh runs makes the next full
-    files = inputs.lake_files(lake_dir)
+    # listed before anything is read: a file added while this refresh runs makes the next full.
+    # Events from a relation of the team's own have no files to compare: every refresh is full.
+    from_relation = project.events_from_relation(dbt_vars)
+    files = [] if from_relation else inputs.lake_files(lake_dir)
     current = inputs.fingerprint(lake_dir, params, dbt_vars=dbt_vars, models=models, k=k,
                                  device=device, files=files)
-    if not force and (last := inputs.unchanged_since(store, current)):
+    if not force and not from_relation and (last := inputs.unchanged_since(store, current)):
         return Refreshed(unchanged_since=last, files=len(files))
 
     def say(built: frozenset[str]) -> None:  # what each build wrote: --quiet hides dbt's word

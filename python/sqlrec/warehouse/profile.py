@@ -30,9 +30,9 @@ def target_fields(target: str, fields: tuple[str, ...] = ("type", "path", "schem
     profiles_dir = project.profiles_dir()
     try:
         profiles = yaml.safe_load((profiles_dir / "profiles.yml").read_text()) or {}
-        outputs = (profiles.get(project.PROFILE_NAME) or {}).get("outputs") or {}
+        outputs = (profiles.get(project.profile_name()) or {}).get("outputs") or {}
         if target not in outputs:
-            raise UserError(f"no target {target!r} in the '{project.PROFILE_NAME}' profile "
+            raise UserError(f"no target {target!r} in the '{project.profile_name()}' profile "
                             f"(it has {', '.join(sorted(outputs)) or 'none'})")
         block = outputs[target] or {}
         environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
@@ -84,15 +84,15 @@ def trino_credentials(target: str = "trino") -> Any:
     set_invocation_context(os.environ)
     profiles_dir = project.profiles_dir()
     try:
-        raw = read_profile(str(profiles_dir)).get(project.PROFILE_NAME)
+        raw = read_profile(str(profiles_dir)).get(project.profile_name())
         if raw is None:
-            raise UserError(f"no '{project.PROFILE_NAME}' profile in {profiles_dir}/profiles.yml")
+            raise UserError(f"no '{project.profile_name()}' profile in {profiles_dir}/profiles.yml")
         renderer = ProfileRenderer({})
         # the same two steps dbt takes: pick the target's block, render its env vars. These
         # helpers are dbt's internals (dbt-core is pinned to 1.11; the tests exercise them).
         data = renderer.render_data(
-            Profile._get_profile_data(raw, project.PROFILE_NAME, target))
-        credentials = Profile._credentials_from_profile(data, project.PROFILE_NAME, target)
+            Profile._get_profile_data(raw, project.profile_name(), target))
+        credentials = Profile._credentials_from_profile(data, project.profile_name(), target)
     except (DbtProfileError, DbtProjectError, CompilationError) as error:
         raise UserError(f"cannot read target {target!r} of the dbt profile in {profiles_dir}: "
                         f"{error}") from None

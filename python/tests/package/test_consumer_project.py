@@ -13,7 +13,7 @@ import pytest
 
 from sqlrec.pipeline.dbt import dbt_executable
 
-from helpers import PROJECT_DIR, copy_database, read_table
+from helpers import PROJECT_DIR, SMALL_REFRESH_ALS, copy_database, read_table
 
 pytestmark = pytest.mark.slow
 
@@ -138,9 +138,8 @@ def test_a_routine_run_stages_new_and_late_rows_once(consumer, tmp_path, monkeyp
         expected = connection.execute("select count(*) from raw_events").fetchone()
     build(project)
     with duckdb.connect(str(database), read_only=True) as connection:
-        assert connection.execute("select count(*) from stg_relation__events").fetchone() == expected
-        assert connection.execute("select count(distinct event_id) from stg_relation__events"
-                              ).fetchone() == expected
+        staged = "select count(*), count(distinct event_id) from stg_relation__events"
+        assert connection.execute(staged).fetchone() == expected * 2
 
     refreshed = copy_database(database, tmp_path / "full.duckdb")
     monkeypatch.setenv("SQLREC_DUCKDB_PATH", str(refreshed))
@@ -177,3 +176,31 @@ def test_an_events_relation_that_does_not_exist_is_named(consumer):
     assert done.returncode != 0
     assert ("sqlrec: var events_relation names main.no_such_events, which is not a table or "
             "view in the warehouse") in done.stdout
+
+
+def test_the_python_steps_and_the_service_run_from_the_consumer_project(
+        consumer, small_lake_refreshed, monkeypatch):
+    """`sqlrec refresh --project-dir` builds, trains and blends in the team's project, and
+    `sqlrec serve` from it serves the lists: the same as the standalone project's refresh."""
+    from fastapi.testclient import TestClient
+
+    from sqlrec.config import Settings
+    from sqlrec.service.app import create_app
+
+    project, database = consumer
+    done = subprocess.run(
+        [str(Path(dbt_executable()).parent / "sqlrec"), "refresh", "--project-dir", str(project),
+         "--factors", str(SMALL_REFRESH_ALS.factors),
+         "--iterations", str(SMALL_REFRESH_ALS.iterations), "--quiet"],
+        capture_output=True, text=True, cwd=project.parent)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "built, trained and blended the events of {{ ref('shop_events') }}" in done.stdout
+    assert_same_marts(database, small_lake_refreshed)
+
+    monkeypatch.setenv("SQLREC_PROJECT_DIR", str(project))
+    user, expected = read_table(database, "user_recommendations", "user_id, rank").pipe(
+        lambda lists: (lists.user_id.iloc[0], lists[lists.user_id == lists.user_id.iloc[0]]))
+    with TestClient(create_app(Settings(reload_interval_s=0))) as client:
+        answer = client.get(f"/users/{user}/recommendations", params={"k": len(expected)})
+    assert answer.status_code == 200, answer.text
+    assert [row["item_id"] for row in answer.json()["items"]] == expected.item_id.tolist()
