@@ -18,6 +18,7 @@ import contextlib
 import datetime as dt
 import math
 import shutil
+import subprocess
 import sys
 import time
 import uuid
@@ -475,6 +476,83 @@ def test_blend_and_service_on_trino(trino, profiles, lake, trino_schema):
         assert snapshots.current.info.version == store.read_build_marker().version != (
             marker.version)
 
+
+
+def test_read_sql_on_trino_with_bound_parameters(trino, profiles, trino_schema):
+    """Analysts' SQLAlchemy engine on the trino target: pandas.read_sql with a bound parameter
+    gives the table's rows."""
+    import sqlalchemy
+
+    from sqlrec.warehouse.engine import sqlalchemy_engine
+
+    similar = trino_table(trino, trino_schema, "item_similarity")
+    item_id = similar["item_id"].min()
+    expected = similar[similar["item_id"] == item_id].sort_values("rank")
+    with python_step_env(trino, profiles, trino_schema):
+        found = pd.read_sql(sqlalchemy.text("select * from item_similarity where item_id = :item "
+                                            "order by rank"),
+                            sqlalchemy_engine(), params={"item": item_id})
+    assert len(found) > 0
+    assert found["similar_item_id"].tolist() == expected["similar_item_id"].tolist()
+    assert found["score"].tolist() == pytest.approx(expected["score"].tolist(), rel=1e-12)
+
+
+CONSUMER_ON_TRINO = """
+name: shop
+version: "1.0.0"
+config-version: 2
+profile: sqlrec
+vars:
+  events_relation: "{{ source('shop', 'events') }}"
+  catalog_relation: "{{ source('shop', 'items') }}"
+flags:
+  require_ref_prefers_node_package_to_root: true
+"""
+
+CONSUMER_SOURCES_ON_TRINO = """
+version: 2
+sources:
+  - name: shop
+    database: iceberg
+    schema: shop_raw
+    tables:
+      - name: events
+      - name: items
+"""
+
+
+def test_a_consumer_project_on_trino_reads_an_iceberg_events_table(
+        duckdb_file, trino, profiles, trino_schema, tmp_path):
+    """sqlrec as a package of a team's project on Trino, its events and catalogue Iceberg tables
+    of the team's (here copies of the lake's): the marts equal the standalone DuckDB build's."""
+    from sqlrec.pipeline.dbt import dbt_executable
+
+    trino.query("create schema if not exists iceberg.shop_raw")
+    for table, columns in (("events", "event_id, user_id, item_id, event_type, event_time, "
+                                      "cast(event_date as date) as event_date"),
+                           ("items", "*")):
+        trino.query(f"drop table if exists iceberg.shop_raw.{table}")
+        trino.query(f"create table iceberg.shop_raw.{table} as "
+                    f"select {columns} from lake.lake_compare.{table}")
+    shop = tmp_path / "shop"
+    (shop / "models").mkdir(parents=True)
+    (shop / "dbt_project.yml").write_text(CONSUMER_ON_TRINO)
+    (shop / "packages.yml").write_text(f"packages:\n  - local: {PROJECT_DIR}\n")
+    (shop / "models" / "sources.yml").write_text(CONSUMER_SOURCES_ON_TRINO)
+    with trino_env(trino, profiles, "shop"):
+        for command in (["deps"], ["build", "--target", "trino"]):
+            done = subprocess.run([dbt_executable(), *command, "--project-dir", str(shop)],
+                                  cwd=shop, capture_output=True, text=True)
+            assert done.returncode == 0, done.stdout[-3000:]
+    assert_same_ranked_lists(read_table(duckdb_file, "item_similarity", "item_id, rank"),
+                             trino_table(trino, "shop", "item_similarity"),
+                             ["item_id"], "similar_item_id")
+    assert_same_ranked_lists(read_table(duckdb_file, "user_recommendations", "user_id, rank"),
+                             trino_table(trino, "shop", "user_recommendations"),
+                             ["user_id"], "item_id")
+    staged = trino.query("select count(*) from stg_relation__events", catalog="iceberg",
+                         schema="shop")
+    assert staged == trino.query("select count(*) from iceberg.shop_raw.events")
 
 def test_new_partition_is_synced_and_appended(trino, profiles, lake, trino_schema):
     """A second build sees a new event_date folder (the hook syncs partitions) and appends only
