@@ -32,8 +32,9 @@ class Settings(BaseSettings):
 
     # ---------- the project
     project_dir: Path | None = Field(
-        None, description="the dbt project (the folder with dbt_project.yml); default: the "
-        "checkout this package was installed from")
+        None, description="the dbt project (the folder with dbt_project.yml): sqlrec's, or a "
+        "team's own that installs it as a package (`sqlrec --project-dir`); default: the current "
+        "folder when it is such a project, else the checkout this package was installed from")
     lake: Path | None = Field(
         None, description="the Parquet lake of `sqlrec build`, `refresh` and `demo` when "
         "--lake is not given; default: data/lake in the project")
