@@ -4,6 +4,7 @@ the same tables as the standalone project on the same events."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from sqlrec.pipeline.dbt import dbt_executable
 
 from helpers import PROJECT_DIR, SMALL_REFRESH_ALS, copy_database, read_table
 
-pytestmark = pytest.mark.slow
+# one worker builds the team's project once for the module's tests
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("consumer_project")]
 
 # the tables analysts and the service read, with an order that makes each comparable
 MARTS = {
@@ -101,15 +103,39 @@ def assert_same_marts(database_a: Path, database_b: Path) -> None:
 
 @pytest.fixture
 def consumer(small_lake, tmp_path, monkeypatch) -> tuple[Path, Path]:
+    """A team's project with its raw tables, not built yet (a test may change its files)."""
     database = tmp_path / "shop.duckdb"
     monkeypatch.setenv("SQLREC_DUCKDB_PATH", str(database))
     return consumer_project(tmp_path, small_lake, database), database
 
 
+@pytest.fixture(scope="module")
+def built_consumer(small_lake, tmp_path_factory) -> tuple[Path, Path]:
+    """A team's project built once with the README's `dbt build --select +package:sqlrec`;
+    tests that change its warehouse take a copy (`consumer_copy`)."""
+    folder = tmp_path_factory.mktemp("consumer")
+    database = folder / "shop.duckdb"
+    with pytest.MonkeyPatch.context() as patch:  # before the autouse profile: name it here
+        shutil.copyfile(PROJECT_DIR / "profiles" / "profiles.yml", folder / "profiles.yml")
+        patch.setenv("DBT_PROFILES_DIR", str(folder))
+        patch.setenv("SQLREC_TARGET", "duckdb")
+        patch.setenv("SQLREC_DUCKDB_PATH", str(database))
+        project = consumer_project(folder, small_lake, database)
+        build(project, "--select", "+package:sqlrec")
+    return project, database
+
+
+@pytest.fixture
+def consumer_copy(built_consumer, tmp_path, monkeypatch) -> tuple[Path, Path]:
+    project, database = built_consumer
+    copy = copy_database(database, tmp_path / database.name)
+    monkeypatch.setenv("SQLREC_DUCKDB_PATH", str(copy))
+    return project, copy
+
+
 def test_a_consumer_project_builds_the_standalone_tables_from_its_own_events(
-        consumer, small_lake_build, tmp_path):
-    project, database = consumer
-    build(project, "--select", "+package:sqlrec")  # the README's line
+        built_consumer, small_lake_build):
+    _, database = built_consumer
     assert_same_marts(database, small_lake_build)
     with duckdb.connect(str(database), read_only=True) as connection:
         assert connection.execute("select count(*) from events_rejected").fetchone() == (0,)
@@ -120,11 +146,10 @@ def test_a_consumer_project_builds_the_standalone_tables_from_its_own_events(
     assert not {"stg_lake__events", "stg_lake__items"} & tables
 
 
-def test_a_routine_run_stages_new_and_late_rows_once(consumer, tmp_path, monkeypatch):
+def test_a_routine_run_stages_new_and_late_rows_once(consumer_copy, tmp_path, monkeypatch):
     """Rows loaded since the last run, and rows loaded late within lookback_hours, are staged
     once each, and every table equals a full refresh's."""
-    project, database = consumer
-    build(project)
+    project, database = consumer_copy
     with duckdb.connect(str(database)) as connection:
         newest = connection.execute("select max(loaded_at) from raw_events").fetchone()[0]
         # a copy of 300 events, one loaded 10 hours before the newest (late: within the
@@ -179,7 +204,7 @@ def test_an_events_relation_that_does_not_exist_is_named(consumer):
 
 
 def test_the_python_steps_and_the_service_run_from_the_consumer_project(
-        consumer, small_lake_refreshed, monkeypatch):
+        consumer_copy, small_lake_refreshed, monkeypatch):
     """`sqlrec refresh --project-dir` builds, trains and blends in the team's project, and
     `sqlrec serve` from it serves the lists: the same as the standalone project's refresh."""
     from fastapi.testclient import TestClient
@@ -187,7 +212,7 @@ def test_the_python_steps_and_the_service_run_from_the_consumer_project(
     from sqlrec.config import Settings
     from sqlrec.service.app import create_app
 
-    project, database = consumer
+    project, database = consumer_copy
     done = subprocess.run(
         [str(Path(dbt_executable()).parent / "sqlrec"), "refresh", "--project-dir", str(project),
          "--factors", str(SMALL_REFRESH_ALS.factors),
