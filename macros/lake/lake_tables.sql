@@ -17,14 +17,11 @@
 {% macro trino__register_lake_tables() -%}
     {% if not execute or not var('register_lake_tables') %}{{ return('') }}{% endif %}
     {%- set schema = sqlrec.sql_identifier(var('lake_catalog')) ~ '.' ~ sqlrec.sql_identifier(var('lake_schema')) -%}
-    {#- an events_relation or catalog_relation stands in for its lake table -#}
-    {%- if var('events_relation') is not none
-        and (var('catalog_relation') is not none or not var('lake_has_catalog')) -%}
-        {{ return('') }}
-    {%- endif -%}
+    {#- events from a relation of the team's: no lake at all (the catalogue is catalog_relation
+        or none); a catalog_relation alone stands in for the items table -#}
+    {%- if var('events_relation') is not none -%}{{ return('') }}{%- endif -%}
 
     {% do run_query('create schema if not exists ' ~ schema) %}
-    {% if var('events_relation') is none %}
     {%- set events_location = var('events_location')
         or sqlrec.lake_location(var('events_path'), 'events_path') -%}
     {#- Parquet columns are matched by name; an integer id read as varchar becomes its text. The
@@ -47,7 +44,6 @@
         ~ 'schema_name => ' ~ sqlrec.sql_string(var('lake_schema'))
         ~ ", table_name => 'events', mode => 'FULL')"
     ) %}
-    {% endif %}
     {#- The catalogue is optional. A missing folder is created empty by Trino, so the table then
         exists but has no rows, which gives what DuckDB gives without a catalogue file: an empty
         stg_lake__items, every item available. var lake_has_catalog: false skips the table. -#}

@@ -8,7 +8,8 @@
         dbt would ignore it and build with the default of the var meant -#}
     {%- set given = invocation_args_dict.get('vars') or {} -%}
     {%- set given = fromyaml(given) if given is string else given -%}
-    {%- for name in given if name not in sqlrec.declared_vars() -%}
+    {#- in a team's own project (sqlrec a package) its own vars are not ours to judge -#}
+    {%- for name in given if name not in sqlrec.declared_vars() and project_name == 'sqlrec' -%}
         {%- do problems.append('unknown var ' ~ name ~ sqlrec.closest_var(name)) -%}
     {%- endfor -%}
     {#- (var, kind, minimum, maximum) for the numeric knobs; none = unbounded -#}

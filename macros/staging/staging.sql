@@ -5,11 +5,16 @@
 {#- The staged events model the rest of the project reads: the relation's when var
     events_relation names one, else the lake's. -#}
 {% macro staged_events() -%}
-    {{ return(ref('stg_relation__events') if var('events_relation') else ref('stg_lake__events')) }}
+    {{ return(ref('stg_relation__events') if var('events_relation') is not none
+        else ref('stg_lake__events')) }}
 {%- endmacro %}
 
+{#- The staged catalogue: the relation's (none when the events come from a relation and no
+    catalogue relation is named), else the lake's. -#}
 {% macro staged_items() -%}
-    {{ return(ref('stg_relation__items') if var('catalog_relation') else ref('stg_lake__items')) }}
+    {{ return(ref('stg_relation__items')
+        if var('events_relation') is not none or var('catalog_relation') is not none
+        else ref('stg_lake__items')) }}
 {%- endmacro %}
 
 
@@ -179,7 +184,7 @@ select * from empty_catalog where 1 = 0
     {%- set type = data_type | lower -%}
     {%- if type.endswith(']') or type.startswith(('array', 'map', 'struct', 'row', 'union', 'interval')) -%}
         {{ return('other') }}
-    {%- elif type.startswith(('varchar', 'char', 'string', 'text')) -%}{{ return('text') }}
+    {%- elif type.startswith(('varchar', 'char', 'string', 'text', 'uuid')) -%}{{ return('text') }}
     {%- elif type.startswith(('tinyint', 'smallint', 'integer', 'int', 'bigint', 'hugeint',
                               'ubigint', 'uinteger', 'usmallint', 'utinyint')) -%}{{ return('integer') }}
     {%- elif type.startswith(('double', 'float', 'real', 'decimal', 'numeric')) -%}{{ return('number') }}

@@ -25,10 +25,11 @@ def project_dir() -> Path:
     here = Path.cwd()
     if configured:
         path = configured.resolve()
-    elif (here / "dbt_project.yml").is_file() and (here / "dbt_packages" / PACKAGE_NAME).exists():
+    elif (here / "dbt_project.yml").is_file() and (
+            here / "dbt_packages" / PACKAGE_NAME / "dbt_project.yml").is_file():
         path = here
     else:
-        path = package_dir()
+        path = _checkout()
     if not (path / "dbt_project.yml").is_file():
         raise UserError(
             f"no dbt_project.yml in {path}; point --project-dir (SQLREC_PROJECT_DIR) at the "
@@ -36,10 +37,21 @@ def project_dir() -> Path:
     return path
 
 
-def package_dir() -> Path:
-    """sqlrec's own dbt project: this checkout, whose models, vars and seeds a team's project
-    installs as a package."""
+def _checkout() -> Path:
+    """The folder this package was installed from in editable mode (above python/sqlrec)."""
     return Path(__file__).resolve().parents[2]
+
+
+def package_dir() -> Path:
+    """sqlrec's own dbt project, whose models, vars and seeds a team's project installs as a
+    package: the project the commands run when it is sqlrec's, else where `dbt deps` installed
+    sqlrec into it, else this checkout."""
+    here = project_dir()
+    project_file = _project_file(here)
+    if project_file.get("name") == PACKAGE_NAME:
+        return here
+    installed = here / project_file.get("packages-install-path", "dbt_packages") / PACKAGE_NAME
+    return installed.resolve() if (installed / "dbt_project.yml").is_file() else _checkout()
 
 
 def _project_file(folder: Path) -> dict:
@@ -109,6 +121,13 @@ def events_from_relation(extra_vars: dict | None = None) -> bool:
     """Whether the project reads its events from a relation of its own (var events_relation)
     instead of the Parquet lake."""
     return {**dbt_var_defaults(), **(extra_vars or {})}.get("events_relation") is not None
+
+
+def reads_relations(extra_vars: dict | None = None) -> bool:
+    """Whether the project reads its events or its catalogue from a relation of its own (vars
+    events_relation, catalog_relation): then no lake file tells whether the inputs changed."""
+    values = {**dbt_var_defaults(), **(extra_vars or {})}
+    return values.get("events_relation") is not None or values.get("catalog_relation") is not None
 
 
 def max_id_length() -> int:

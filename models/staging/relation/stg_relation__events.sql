@@ -21,8 +21,9 @@
 }) -%}
 
 {#- The watermark a routine run follows: loaded_at when the relation has it, else event_time. A
-    row without one is kept under 1970-01-01 and read again by every run (such rows are rejected
-    rows, and few), so that none is lost nor staged twice. -#}
+    row without one is kept under 1970-01-01 and read again by every run, as is a row whose
+    watermark is that instant (such rows are rejected rows, and few), so that none is lost nor
+    staged twice. -#}
 {%- set watermark = sqlrec.try_cast_timestamp('source.loaded_at') if 'loaded_at' in raw_columns
     else sqlrec.event_timestamp('source.event_time', raw_columns['event_time']) -%}
 {%- set no_watermark = sqlrec.try_cast_timestamp("'1970-01-01 00:00:00'") -%}
@@ -41,7 +42,7 @@ source as (
 
     select * from {{ relation }} as source
     {% if is_incremental() -%}
-    where {{ watermark }} is null
+    where coalesce({{ watermark }}, {{ no_watermark }}) = {{ no_watermark }}
         or {{ watermark }} >= (
             select {{ dbt.dateadd('hour', -(var('lookback_hours') | int),
                                    'coalesce(max(loaded_at), ' ~ no_watermark ~ ')') }}
@@ -57,7 +58,7 @@ renamed as (
     select
         {{ sqlrec.staged_event_columns('source', raw_columns) }},
         {% if 'event_date' in raw_columns -%}
-        cast(source.event_date as date)
+        try_cast(source.event_date as date)
         {%- else -%}
         cast(null as date)
         {%- endif %} as event_date,

@@ -1,9 +1,11 @@
-{{ config(enabled=var('catalog_relation') is not none) }}
+{#- The catalogue of a relation of the team's own (var catalog_relation) instead of the lake's
+    files; with events from a relation (var events_relation) and no catalog_relation there is no
+    catalogue: this model is empty and every item counts as available. -#}
+{{ config(enabled=var('events_relation') is not none or var('catalog_relation') is not none) }}
 
-{#- The catalogue of a relation of the team's own (var catalog_relation) instead of the lake's files. -#}
-{%- set relation = sqlrec.input_relation('catalog_relation') -%}
+{%- set relation = sqlrec.input_relation('catalog_relation') if var('catalog_relation') is not none else none -%}
 
-{{ sqlrec.stage_items(relation, sqlrec.checked_input_columns(relation, 'catalog_relation', {
+{{ sqlrec.stage_items(relation, {} if relation is none else sqlrec.checked_input_columns(relation, 'catalog_relation', {
     'item_id': (true, ['text', 'integer', 'number']),
     'category': (false, ['text']),
     'brand': (false, ['text']),

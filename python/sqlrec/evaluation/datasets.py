@@ -57,12 +57,14 @@ def built_lake(store: Warehouse | None = None) -> str | None:
 def load_catalogue(store: Warehouse | None = None) -> pd.DataFrame | None:
     """The staged item catalogue of the warehouse (default: the active target's), or None when
     there is none."""
-    from sqlrec import warehouse
+    from sqlrec import project, warehouse
 
     store = store or warehouse.connect()
-    if not store.table_exists("stg_lake__items"):
+    # the staging of a team's own relations stands in for the lake's (docs/package.md)
+    table = "stg_relation__items" if project.reads_relations() else "stg_lake__items"
+    if not store.table_exists(table):
         return None
-    catalogue = store.read_table("stg_lake__items").to_pandas()
+    catalogue = store.read_table(table).to_pandas()
     return None if catalogue.empty else catalogue
 
 

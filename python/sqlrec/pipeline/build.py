@@ -111,12 +111,13 @@ def refresh(lake_dir: Path, params: PipelineParams, *,
     models, k = models or MODELS, DEFAULT_K if k is None else k
     store = warehouse.connect()
     # listed before anything is read: a file added while this refresh runs makes the next full.
-    # Events from a relation of the team's own have no files to compare: every refresh is full.
-    from_relation = project.events_from_relation(dbt_vars)
-    files = [] if from_relation else inputs.lake_files(lake_dir)
+    # Events or a catalogue from a relation of the team's own have no files to compare: every
+    # such refresh is full.
+    from_relations = project.reads_relations(dbt_vars)
+    files = [] if project.events_from_relation(dbt_vars) else inputs.lake_files(lake_dir)
     current = inputs.fingerprint(lake_dir, params, dbt_vars=dbt_vars, models=models, k=k,
                                  device=device, files=files)
-    if not force and not from_relation and (last := inputs.unchanged_since(store, current)):
+    if not force and not from_relations and (last := inputs.unchanged_since(store, current)):
         return Refreshed(unchanged_since=last, files=len(files))
 
     def say(built: frozenset[str]) -> None:  # what each build wrote: --quiet hides dbt's word

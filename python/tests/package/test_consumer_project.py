@@ -171,6 +171,22 @@ def test_a_routine_run_stages_new_and_late_rows_once(consumer_copy, tmp_path, mo
     build(project, "--full-refresh")
     assert_same_marts(database, refreshed)
 
+    # A routine run reads only the lookback window: a view rewritten as a like in the team's
+    # table is re-read where it was loaded within the window, and not where it was loaded before
+    monkeypatch.setenv("SQLREC_DUCKDB_PATH", str(database))
+    with duckdb.connect(str(database)) as connection:
+        views = "from raw_events where action = 'view' order by loaded_at"
+        (oldest,) = connection.execute(f"select id {views} limit 1").fetchone()
+        (recent,) = connection.execute(f"select id {views} desc limit 1").fetchone()
+        connection.execute("update raw_events set action = 'like' where id in (?, ?)",
+                           [oldest, recent])
+    build(project)
+    with duckdb.connect(str(database), read_only=True) as connection:
+        staged = dict(connection.execute(
+            "select event_id, event_type from stg_relation__events where event_id in (?, ?)",
+            [oldest, recent]).fetchall())
+    assert staged == {oldest: "view", recent: "like"}
+
 
 @pytest.mark.parametrize(("events_model", "named"), [
     ("select 1 as nothing", "no column user_id; no column item_id; no column event_type; "
@@ -229,3 +245,19 @@ def test_the_python_steps_and_the_service_run_from_the_consumer_project(
         answer = client.get(f"/users/{user}/recommendations", params={"k": len(expected)})
     assert answer.status_code == 200, answer.text
     assert [row["item_id"] for row in answer.json()["items"]] == expected.item_id.tolist()
+
+
+def test_events_from_a_relation_without_a_catalogue_read_no_lake(consumer):
+    """With events_relation alone the catalogue is empty (every item available) and no lake is
+    read; the team's own --vars are the team's business, not sqlrec's unknown vars."""
+    project, database = consumer
+    text = (project / "dbt_project.yml").read_text()
+    (project / "dbt_project.yml").write_text(
+        "\n".join(line for line in text.splitlines() if "catalog_relation" not in line))
+    done = dbt(project, "build", "--select", "stg_relation__items",
+               "--vars", "{shop_only_var: 1}")
+    assert done.returncode == 0, done.stdout[-3000:]
+    with duckdb.connect(str(database), read_only=True) as connection:
+        assert connection.execute("select count(*) from stg_relation__items").fetchone() == (0,)
+        tables = {row[0] for row in connection.execute("show tables").fetchall()}
+    assert "stg_lake__items" not in tables

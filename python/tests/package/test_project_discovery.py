@@ -51,3 +51,17 @@ def test_the_team_projects_vars_override_sqlrecs_defaults_as_dbt_does(tmp_path, 
     assert project.dbt_var_defaults() == declared
     assert not project.events_from_relation()
     assert project.events_from_relation({"events_relation": "main.events"})
+
+
+def test_sqlrecs_own_project_is_found_without_the_checkout(tmp_path, monkeypatch):
+    """Installed without the checkout (a wheel, the images), sqlrec's vars, profile and seeds come
+    from the project run when it is sqlrec's, else from the team project's dbt_packages/."""
+    monkeypatch.setattr(project, "_checkout", lambda: tmp_path / "no-checkout-here")
+    monkeypatch.setenv("SQLREC_PROJECT_DIR", str(PROJECT_DIR))  # as the images set it
+    assert project.package_dir() == PROJECT_DIR
+    declared = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
+    assert project.dbt_var_defaults() == declared
+    team = team_project(tmp_path / "shop", {"name": "shop"})
+    monkeypatch.setenv("SQLREC_PROJECT_DIR", str(team))
+    assert project.package_dir() == PROJECT_DIR  # through dbt_packages/sqlrec
+    assert project.dbt_var_defaults() == declared

@@ -477,7 +477,6 @@ def test_blend_and_service_on_trino(trino, profiles, lake, trino_schema):
             marker.version)
 
 
-
 def test_read_sql_on_trino_with_bound_parameters(trino, profiles, trino_schema):
     """Analysts' SQLAlchemy engine on the trino target: pandas.read_sql with a bound parameter
     gives the table's rows."""
@@ -506,7 +505,7 @@ vars:
   events_relation: "{{ source('shop', 'events') }}"
   catalog_relation: "{{ source('shop', 'items') }}"
 flags:
-  require_ref_prefers_node_package_to_root: true
+  require_ref_searches_node_package_before_root: true
 """
 
 CONSUMER_SOURCES_ON_TRINO = """
