@@ -138,7 +138,7 @@ blended_candidates as (
    keeping k values per user), and only the candidates at or above it ranked. Ties at the floor
    are kept and the ranking decides them; the relative 1e-9 covers an engine that sums the
    parts of the CTE in another order when it computes it twice. #}
-{% if top_k > 0 -%}
+{#- top_k >= 1: validate_vars refuses anything else -#}
 score_floors as (
 
     select user_id, {{ sqlrec.nth_largest('raw_score', top_k) }} as score_floor
@@ -147,17 +147,14 @@ score_floors as (
 
 ),
 
-{% endif -%}
 candidates_above_floor as (
 
     select blended_candidates.*
     from blended_candidates
-    {% if top_k > 0 -%}
     left join score_floors
         on blended_candidates.user_id = score_floors.user_id
     where score_floors.score_floor is null
         or blended_candidates.raw_score >= score_floors.score_floor - 1e-9 * abs(score_floors.score_floor)
-    {%- endif %}
 
 ),
 
