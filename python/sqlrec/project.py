@@ -108,26 +108,33 @@ def dbt_var_defaults() -> dict:
     """The vars sqlrec declares, with their values when no --vars are given: sqlrec's defaults,
     under those a team's own project sets for every package or for sqlrec's (`vars: {sqlrec:
     {...}}`), as dbt resolves them."""
-    declared = dict(_project_file(package_dir())["vars"])
-    if project_dir() == package_dir():
+    here, sqlrec = project_dir(), package_dir()
+    declared = dict(_project_file(sqlrec)["vars"])
+    if here == sqlrec:
         return declared
-    consumer = _project_file(project_dir()).get("vars") or {}
+    consumer = _project_file(here).get("vars") or {}
     scoped = consumer.get(PACKAGE_NAME) if isinstance(consumer.get(PACKAGE_NAME), dict) else {}
     return {name: scoped.get(name, consumer.get(name, default))
             for name, default in declared.items()}
 
 
+def input_relations(extra_vars: dict | None = None) -> dict[str, str]:
+    """The relations of the team's own that vars events_relation and catalog_relation name in
+    place of the lake's files, by var (only those set), with ``extra_vars`` over the project's."""
+    values = {**dbt_var_defaults(), **(extra_vars or {})}
+    return {name: values[name] for name in ("events_relation", "catalog_relation")
+            if values.get(name) is not None}
+
+
 def events_from_relation(extra_vars: dict | None = None) -> bool:
-    """Whether the project reads its events from a relation of its own (var events_relation)
-    instead of the Parquet lake."""
-    return {**dbt_var_defaults(), **(extra_vars or {})}.get("events_relation") is not None
+    """Whether the project reads its events from a relation of its own instead of the lake."""
+    return "events_relation" in input_relations(extra_vars)
 
 
 def reads_relations(extra_vars: dict | None = None) -> bool:
-    """Whether the project reads its events or its catalogue from a relation of its own (vars
-    events_relation, catalog_relation): then no lake file tells whether the inputs changed."""
-    values = {**dbt_var_defaults(), **(extra_vars or {})}
-    return values.get("events_relation") is not None or values.get("catalog_relation") is not None
+    """Whether the project reads its events or its catalogue from a relation of its own: then
+    no lake file tells whether the inputs changed."""
+    return bool(input_relations(extra_vars))
 
 
 def max_id_length() -> int:

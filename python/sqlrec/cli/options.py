@@ -88,9 +88,8 @@ def events_input(lake: Path, extra_vars: dict[str, Any]) -> str:
     events_relation names in its place."""
     from sqlrec import project
 
-    if project.events_from_relation(extra_vars):
-        return f"the events of {({**project.dbt_var_defaults(), **extra_vars})['events_relation']}"
-    return str(lake)
+    relation = project.input_relations(extra_vars).get("events_relation")
+    return f"the events of {relation}" if relation else str(lake)
 
 
 def dbt_vars(args: argparse.Namespace) -> dict[str, Any]:
