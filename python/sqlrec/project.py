@@ -60,6 +60,14 @@ def _project_file(folder: Path) -> dict:
     return yaml.safe_load((folder / "dbt_project.yml").read_text()) or {}
 
 
+def dbt_target_dir() -> Path:
+    """Where dbt writes its artefacts (manifest, run results): DBT_TARGET_PATH, else the
+    project's `target-path`, else target/ in the project."""
+    folder = os.environ.get("DBT_TARGET_PATH") or _project_file(project_dir()).get(
+        "target-path", "target")
+    return project_dir() / folder  # an absolute path stays as it is
+
+
 def profile_name() -> str:
     """The dbt profile of the project the commands run: its dbt_project.yml's `profile:`."""
     return str(_project_file(project_dir()).get("profile") or PROFILE_NAME)

@@ -30,8 +30,8 @@ def load_events(*, movielens: bool = False, store: Warehouse | None = None,
     if not store.table_exists("int_valid_events"):
         raise UserError("no int_valid_events in the warehouse; run `sqlrec build` first (or use "
                         "--movielens)")
-    events = store.query(
-        "select event_id, user_id, item_id, event_type, event_at from int_valid_events"
+    events = store.read_table(
+        "int_valid_events", ["event_id", "user_id", "item_id", "event_type", "event_at"]
     ).to_pandas()
     if events.empty:
         raise UserError("the warehouse holds no valid events; nothing to evaluate")
@@ -46,8 +46,8 @@ def built_lake(store: Warehouse | None = None) -> str | None:
     store = store or warehouse.connect()
     if not store.table_exists("stg_lake__events"):
         return None
-    rows = store.query("select source_file from stg_lake__events where source_file is not null "
-                       "limit 1")
+    rows = store.query(f"select source_file from {store.qualified('stg_lake__events')} "
+                       "where source_file is not null limit 1")
     if rows.num_rows == 0:
         return None
     # <lake>/events/event_date=<day>/<file>; text, not Path, so that s3://... stays as it is

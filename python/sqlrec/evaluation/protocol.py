@@ -122,7 +122,7 @@ def _train_and_list(split, folder: Path, dataset: str, params: PipelineParams, c
     lists: dict[str, pd.DataFrame] = {}
     build_part(full_refresh=True)
     catalogue_size = store.query(
-        "select count(distinct item_id) as items from int_user_item_scores"
+        f"select count(distinct item_id) as items from {store.qualified('int_user_item_scores')}"
     ).column("items")[0].as_py()
     item_similarity = store.read_table("user_recommendations", LIST_COLUMNS).to_pandas()
     # popularity is the blend's popular fill alone (every part's weight 0): the one rule the

@@ -65,8 +65,7 @@ def run_dbt(
 def run_results_since(started: float) -> list[dict] | None:
     """The results, one per node, of the dbt run that wrote target/run_results.json at or after
     ``started`` (a time.time()), or None when no such file was written (dbt failed before it)."""
-    folder = os.environ.get("DBT_TARGET_PATH") or project.project_dir() / "target"
-    path = Path(folder) / "run_results.json"
+    path = project.dbt_target_dir() / "run_results.json"
     try:
         if path.stat().st_mtime < started:
             return None

@@ -47,39 +47,40 @@ def samples(items: int = 3, users: int = 3, rows: int = 5) -> list[tuple[str, pd
     """Titled samples of the built tables: 'viewed together' for the most popular items, 'for
     you' for the most active users, and where the recommendations come from."""
     store = warehouse.connect()
+    table = store.qualified
     viewed_together = store.query(f"""
         with top_items as (
-            select item_id from popular_items where scope = 'global' and rank <= {items}
+            select item_id from {table('popular_items')} where scope = 'global' and rank <= {items}
         )
         select similarity.item_id, item.category, item.brand,
                similarity.similar_item_id, neighbour.category as similar_category,
                neighbour.brand as similar_brand, round(similarity.score, 4) as score,
                similarity.rank, similarity.common_users
-        from item_similarity as similarity
+        from {table('item_similarity')} as similarity
         inner join top_items on similarity.item_id = top_items.item_id
-        left join int_items_enriched as item on similarity.item_id = item.item_id
-        left join int_items_enriched as neighbour
+        left join {table('int_items_enriched')} as item on similarity.item_id = item.item_id
+        left join {table('int_items_enriched')} as neighbour
             on similarity.similar_item_id = neighbour.item_id
         where similarity.rank <= {rows}
         order by similarity.item_id, similarity.rank
     """)
     for_you = store.query(f"""
         with active_users as (
-            select user_id from int_user_item_scores
+            select user_id from {table('int_user_item_scores')}
             group by user_id order by count(*) desc, user_id limit {users}
         )
         select recommendation.user_id, recommendation.rank, recommendation.item_id,
                item.category, item.brand, round(recommendation.score, 4) as score,
                recommendation.source, recommendation.because_item_id
-        from user_recommendations as recommendation
+        from {table('user_recommendations')} as recommendation
         inner join active_users on recommendation.user_id = active_users.user_id
-        left join int_items_enriched as item on recommendation.item_id = item.item_id
+        left join {table('int_items_enriched')} as item on recommendation.item_id = item.item_id
         where recommendation.rank <= {rows}
         order by recommendation.user_id, recommendation.rank
     """)
-    sources = store.query("""
+    sources = store.query(f"""
         select source, count(distinct user_id) as users, count(*) as rows
-        from user_recommendations group by source order by source
+        from {table('user_recommendations')} group by source order by source
     """)
     return [
         ("Viewed together: the most similar items of the most popular items",

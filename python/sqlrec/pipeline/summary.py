@@ -19,11 +19,12 @@ def build_lines(store: warehouse.Warehouse, models: Iterable[str]) -> list[str]:
     models = set(models)
     lines = []
     if EVENT_COUNTS in models:
-        counts = store.query(f"select outcome, events from {EVENT_COUNTS}").to_pylist()
+        counts = store.read_table(EVENT_COUNTS, ["outcome", "events"]).to_pylist()
         lines.append(events_line({row["outcome"]: int(row["events"]) for row in counts}))
     if written := [name for name in MARTS if name in models]:
         rows = store.query(" union all ".join(
-            f"select '{name}' as name, count(*) as row_count from {name}" for name in written))
+            f"select '{name}' as name, count(*) as row_count from {store.qualified(name)}"
+            for name in written))
         counted = {row["name"]: int(row["row_count"]) for row in rows.to_pylist()}
         lines.append("rows written: " + ", ".join(f"{name} {counted[name]:,}"
                                                   for name in written))

@@ -256,7 +256,7 @@ def append_run_rows(store: Warehouse, table: str, rows: pa.RecordBatchReader) ->
     claim) is replaced instead."""
     mode = "append"
     if store.table_exists(table) and "run_id" not in store.query(
-            f"select * from {table} limit 0").column_names:
+            f"select * from {store.qualified(table)} limit 0").column_names:
         mode = "replace"
     return store.write_table(table, rows, mode=mode)
 
@@ -326,7 +326,8 @@ def record_run(store: Warehouse, run: ModelRun, metrics: dict[str, Any] | None =
     if metrics is not None:
         run = dataclasses.replace(run, metrics=json.dumps(metrics, sort_keys=True))
     store.write_table(RUNS_TABLE, run.to_table(), mode="append")
-    store.execute([f"delete from {table} where run_id is null or run_id <> '{run.run_id}'"
+    store.execute([f"delete from {store.qualified(table)} "
+                   f"where run_id is null or run_id <> '{run.run_id}'"
                    for table in MODEL_TABLES[run.model] if store.table_exists(table)])
 
 

@@ -27,11 +27,15 @@ class Warehouse(Protocol):
     def query(self, sql: str) -> pa.Table:
         """Run a read-only query and return its result."""
 
+    def qualified(self, name: str) -> str:
+        """The table sqlrec calls ``name``, as a query names it: in the project's schema, or
+        where the last dbt build put that model (`sqlrec.warehouse.placement`)."""
+
     def table_exists(self, name: str) -> bool:
-        """Whether the project's schema holds a table or view of that name."""
+        """Whether the warehouse holds that table or view (`qualified`)."""
 
     def read_table(self, name: str, columns: list[str] | None = None) -> pa.Table:
-        """Read a whole table of the project's schema."""
+        """Read a whole table (`qualified`)."""
 
     def write_table(self, name: str, data: pa.Table | pa.RecordBatchReader,
                     mode: str = "replace") -> int:

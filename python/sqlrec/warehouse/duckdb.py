@@ -40,6 +40,7 @@ from sqlrec.warehouse.markers import (
     write_json_atomically,
     write_marker_file,
 )
+from sqlrec.warehouse.placement import model_placements
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -81,10 +82,13 @@ class DuckDBWarehouse:
     """The tables of one DuckDB file (a `duckdb` target of the dbt profile)."""
 
     def __init__(self, path: Path, schema: str = "main", *, target: str = "duckdb",
-                 lock_timeout_s: float | None = None):
+                 lock_timeout_s: float | None = None,
+                 placements: dict[str, tuple[str, str]] | None = None):
         self.path = Path(path)
         self.schema = schema
         self.target = target
+        # models placed elsewhere; None: as the project's latest manifest says, read at each use
+        self.placements = placements
         if lock_timeout_s is None:
             from sqlrec.config import load_settings
 
@@ -125,6 +129,16 @@ class DuckDBWarehouse:
         with self._connect() as connection:
             return connection.sql(sql).to_arrow_table()
 
+    def located(self, name: str) -> tuple[str, str]:
+        """The schema and table name that hold the table sqlrec calls ``name``."""
+        placements = self.placements
+        if placements is None:
+            placements = model_placements("duckdb", self.schema)
+        return placements.get(name, (self.schema, name))
+
+    def qualified(self, name: str) -> str:
+        return ".".join(f'"{part}"' for part in self.located(name))
+
     def table_exists(self, name: str) -> bool:
         if not self.path.exists():
             return False
@@ -132,17 +146,17 @@ class DuckDBWarehouse:
             found = connection.execute(
                 "select count(*) from information_schema.tables "
                 "where table_schema = ? and table_name = ?",
-                [self.schema, name],
+                list(self.located(name)),
             ).fetchall()
         return found[0][0] > 0
 
     def read_table(self, name: str, columns: list[str] | None = None) -> pa.Table:
         if not self.table_exists(name):
             raise UserError(
-                f"table {self.schema}.{name} not found in {self.path}; run `sqlrec build`"
-            )
+                f"table {'.'.join(self.located(name))} not found in {self.path}; run "
+                "`sqlrec build`")
         selected = ", ".join(f'"{column}"' for column in columns) if columns else "*"
-        return self.query(f'select {selected} from "{self.schema}"."{name}"')
+        return self.query(f"select {selected} from {self.qualified(name)}")
 
     def write_table(self, name: str, data: pa.Table | pa.RecordBatchReader,
                     mode: str = "replace") -> int:
@@ -263,7 +277,8 @@ class DuckDBWarehouse:
             if has_wal:
                 _fold_wal(copy)
             yield DuckDBWarehouse(copy, self.schema, target=self.target,
-                                  lock_timeout_s=self.lock_timeout_s)
+                                  lock_timeout_s=self.lock_timeout_s,
+                                  placements=self.placements)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 

@@ -47,6 +47,7 @@ from sqlrec.warehouse.markers import (
     new_marker,
     state_from_markers,
 )
+from sqlrec.warehouse.placement import model_placements
 from sqlrec.warehouse.trino_files import read_data_files
 from sqlrec.warehouse.trino_sql import arrow_type, quote, sql_literal, staging_schema, trino_type
 
@@ -110,7 +111,8 @@ class TrinoWarehouse:
     def __init__(self, connect: Callable[[], Any], catalog: str, schema: str, *,
                  staging_dir: str | None = None, lake_catalog: str = "lake",
                  insert_chars: int = DEFAULT_INSERT_CHARS, target: str = "trino",
-                 read_data_files: bool = True):
+                 read_data_files: bool = True,
+                 placements: dict[str, tuple[str, str]] | None = None):
         self._connect = connect
         self.catalog = catalog
         self.schema = schema
@@ -119,6 +121,8 @@ class TrinoWarehouse:
         self.insert_chars = insert_chars
         self.target = target
         self.read_data_files = read_data_files
+        # models placed elsewhere; None: as the project's latest manifest says, read at each use
+        self.placements = placements
 
     @classmethod
     def from_profile(cls, target: str = "trino") -> TrinoWarehouse:
@@ -143,8 +147,15 @@ class TrinoWarehouse:
         uses the client protocol)."""
         return "parquet staging" if self.staging_dir else "client protocol"
 
+    def located(self, name: str) -> tuple[str, str]:
+        """The schema and table name that hold the table sqlrec calls ``name``."""
+        placements = self.placements
+        if placements is None:
+            placements = model_placements("trino", self.schema)
+        return placements.get(name, (self.schema, name))
+
     def qualified(self, name: str) -> str:
-        return f"{quote(self.catalog)}.{quote(self.schema)}.{quote(name)}"
+        return ".".join(quote(part) for part in (self.catalog, *self.located(name)))
 
     def _execute(self, cursor: Any, sql: str, params: list | None = None) -> None:
         import trino.exceptions
@@ -269,7 +280,7 @@ class TrinoWarehouse:
     def table_exists(self, name: str) -> bool:
         found = self._run(
             f"select count(*) from {quote(self.catalog)}.information_schema.tables "
-            "where table_schema = ? and table_name = ?", [self.schema, name])
+            "where table_schema = ? and table_name = ?", list(self.located(name)))
         return found[0][0] > 0
 
     def read_table(self, name: str, columns: list[str] | None = None) -> pa.Table:
@@ -280,7 +291,7 @@ class TrinoWarehouse:
             if table is not None:
                 return table
         if not self.table_exists(name):
-            raise UserError(f"table {self.catalog}.{self.schema}.{name} not found on Trino; run "
+            raise UserError(f"table {self.qualified(name)} not found on Trino; run "
                             "`sqlrec build` (SQLREC_TARGET=trino)")
         if self.staging_dir:
             try:

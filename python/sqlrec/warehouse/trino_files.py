@@ -27,9 +27,12 @@ class TableSource(Protocol):
     """What this module needs of a `sqlrec.warehouse.trino.TrinoWarehouse`."""
 
     catalog: str
-    schema: str
 
     def query(self, sql: str) -> pa.Table: ...
+
+    def qualified(self, name: str) -> str: ...
+
+    def located(self, name: str) -> tuple[str, str]: ...
 
     def table_exists(self, name: str) -> bool: ...
 
@@ -59,7 +62,8 @@ def read_data_files(store: TableSource, name: str, sql: str) -> pa.Table | None:
     table's own data files; None, after a hint, where that would not be exactly the table."""
     import pyarrow.dataset as ds
 
-    metadata = f"{quote(store.catalog)}.{quote(store.schema)}.{quote(name + '$files')}"
+    schema, table = store.located(name)
+    metadata = f"{quote(store.catalog)}.{quote(schema)}.{quote(table + '$files')}"
     # two round trips at once: each costs more than reading a million rows
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         listing = pool.submit(store.query,
@@ -69,7 +73,7 @@ def read_data_files(store: TableSource, name: str, sql: str) -> pa.Table | None:
             files = [tuple(row.values()) for row in listing.result().to_pylist()]
         except UserError:  # no such table (the caller says so), or not Iceberg: no $files
             if store.table_exists(name):
-                _hint_once(f"{store.catalog}.{store.schema}.{name} is not an Iceberg table")
+                _hint_once(f"{store.qualified(name)} is not an Iceberg table")
             return None
         schema = described.result().schema
     if any(content != 0 for content, _, _ in files):

@@ -1,9 +1,11 @@
 """sqlrec as a dbt package: a team's own dbt project installs it with `local:`, points it at an
-events model and a catalogue table of its own (vars events_relation, catalog_relation) and builds
-the same tables as the standalone project on the same events."""
+events model and a catalogue table of its own (vars events_relation, catalog_relation), places
+sqlrec's models in a schema and under names of its choosing, and builds the same tables as the
+standalone project on the same events."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -36,7 +38,33 @@ profile: sqlrec
 vars:
   events_relation: "{{ ref('shop_events') }}"
   catalog_relation: "{{ source('shop', 'items') }}"
+models:
+  sqlrec:
+    +schema: recs
 """
+
+
+def documented_aliases() -> str:
+    """The team's `generate_alias_name` as docs/package.md shows it: every table of sqlrec's
+    prefixed, the team's own models under their names."""
+    page = (PROJECT_DIR / "docs" / "package.md").read_text()
+    blocks = re.findall(r"```sql\n(.*?)```", page, flags=re.DOTALL)
+    (macro,) = [block for block in blocks if "generate_alias_name" in block]
+    return macro
+
+
+def placed(name: str) -> str:
+    """Where the team's build puts the sqlrec model ``name``: dbt's default schema naming
+    (the target's schema, then the custom one) and the team's prefix."""
+    return f"main_recs.sqlrec_{name}"
+
+
+def tables_of(database: Path) -> set[str]:
+    """schema.table of every table and view in the warehouse."""
+    with duckdb.connect(str(database), read_only=True) as connection:
+        return {f"{schema}.{table}" for schema, table in connection.execute(
+            "select table_schema, table_name from information_schema.tables").fetchall()}
+
 
 CONSUMER_SOURCES = """
 version: 2
@@ -66,7 +94,9 @@ def consumer_project(folder: Path, lake: Path, database: Path) -> Path:
     under its own column names, loaded an hour after they happened) and catalogue as tables."""
     project = folder / "shop"
     (project / "models").mkdir(parents=True)
+    (project / "macros").mkdir()
     (project / "dbt_project.yml").write_text(CONSUMER_PROJECT)
+    (project / "macros" / "aliases.sql").write_text(documented_aliases())
     (project / "packages.yml").write_text(f"packages:\n  - local: {PROJECT_DIR}\n")
     (project / "models" / "sources.yml").write_text(CONSUMER_SOURCES)
     (project / "models" / "shop_events.sql").write_text(CONSUMER_EVENTS_MODEL)
@@ -94,11 +124,15 @@ def build(project: Path, *args: str) -> None:
     assert done.returncode == 0, done.stdout[-3000:]
 
 
-def assert_same_marts(database_a: Path, database_b: Path) -> None:
+def assert_same_marts(consumer_database: Path, database: Path, *, placed_too: bool = False
+                      ) -> None:
+    """The marts of the team's build equal those of ``database`` (a standalone build, or with
+    ``placed_too`` another build of the team's)."""
     for table, order_by in MARTS.items():
-        pd.testing.assert_frame_equal(read_table(database_a, table, order_by),
-                                      read_table(database_b, table, order_by),
-                                      check_exact=False, rtol=1e-12, obj=table)
+        pd.testing.assert_frame_equal(
+            read_table(consumer_database, placed(table), order_by),
+            read_table(database, placed(table) if placed_too else table, order_by),
+            check_exact=False, rtol=1e-12, obj=table)
 
 
 @pytest.fixture
@@ -138,12 +172,20 @@ def test_a_consumer_project_builds_the_standalone_tables_from_its_own_events(
     _, database = built_consumer
     assert_same_marts(database, small_lake_build)
     with duckdb.connect(str(database), read_only=True) as connection:
-        assert connection.execute("select count(*) from events_rejected").fetchone() == (0,)
-        staged = connection.execute("select count(*) from stg_relation__events").fetchone()
-        assert staged == connection.execute("select count(*) from raw_events").fetchone()
-        # the lake's staging is not built: the relation stands in for it
-        tables = {row[0] for row in connection.execute("show tables").fetchall()}
-    assert not {"stg_lake__events", "stg_lake__items"} & tables
+        rejected = f"select count(*) from {placed('events_rejected')}"
+        assert connection.execute(rejected).fetchone() == (0,)
+        staged = f"select count(*) from {placed('stg_relation__events')}"
+        assert connection.execute(staged).fetchone() == connection.execute(
+            "select count(*) from raw_events").fetchone()
+    tables = tables_of(database)
+    # every table of sqlrec's is where the team placed it, its own stay in the target's schema
+    assert {placed(name) for name in MARTS} <= tables
+    assert {"main.shop_events", "main.raw_events", "main.items"} <= tables
+    # (sqlrec's seeds take the prefix too; a `seeds:` config, not `models:`, would move them)
+    assert {table for table in tables if table.startswith("main.sqlrec_")} == {
+        "main.sqlrec_event_weights", "main.sqlrec_reject_reasons"}
+    # the lake's staging is not built: the relation stands in for it
+    assert not {placed("stg_lake__events"), placed("stg_lake__items")} & tables
 
 
 def test_a_routine_run_stages_new_and_late_rows_once(consumer_copy, tmp_path, monkeypatch):
@@ -163,13 +205,14 @@ def test_a_routine_run_stages_new_and_late_rows_once(consumer_copy, tmp_path, mo
         expected = connection.execute("select count(*) from raw_events").fetchone()
     build(project)
     with duckdb.connect(str(database), read_only=True) as connection:
-        staged = "select count(*), count(distinct event_id) from stg_relation__events"
+        staged = ("select count(*), count(distinct event_id) from "
+                  f"{placed('stg_relation__events')}")
         assert connection.execute(staged).fetchone() == expected * 2
 
     refreshed = copy_database(database, tmp_path / "full.duckdb")
     monkeypatch.setenv("SQLREC_DUCKDB_PATH", str(refreshed))
     build(project, "--full-refresh")
-    assert_same_marts(database, refreshed)
+    assert_same_marts(database, refreshed, placed_too=True)
 
     # A routine run reads only the lookback window: a view rewritten as a like in the team's
     # table is re-read where it was loaded within the window, and not where it was loaded before
@@ -183,8 +226,8 @@ def test_a_routine_run_stages_new_and_late_rows_once(consumer_copy, tmp_path, mo
     build(project)
     with duckdb.connect(str(database), read_only=True) as connection:
         staged = dict(connection.execute(
-            "select event_id, event_type from stg_relation__events where event_id in (?, ?)",
-            [oldest, recent]).fetchall())
+            f"select event_id, event_type from {placed('stg_relation__events')} "
+            "where event_id in (?, ?)", [oldest, recent]).fetchall())
     assert staged == {oldest: "view", recent: "like"}
 
 
@@ -203,9 +246,8 @@ def test_an_events_relation_off_the_contract_fails_naming_its_column(
     assert done.returncode != 0
     assert "sqlrec: var events_relation names" in done.stdout
     assert '"shop_events"' in done.stdout and named in done.stdout
-    with duckdb.connect(str(database), read_only=True) as connection:
-        tables = {row[0] for row in connection.execute("show tables").fetchall()}
-    assert "stg_relation__events" not in tables  # nothing of sqlrec's was built from it
+    # nothing of sqlrec's was built from it
+    assert not {table for table in tables_of(database) if "sqlrec_" in table}
 
 
 def test_an_events_relation_that_does_not_exist_is_named(consumer):
@@ -222,7 +264,9 @@ def test_an_events_relation_that_does_not_exist_is_named(consumer):
 def test_the_python_steps_and_the_service_run_from_the_consumer_project(
         consumer_copy, small_lake_refreshed, monkeypatch):
     """`sqlrec refresh --project-dir` builds, trains and blends in the team's project, and
-    `sqlrec serve` from it serves the lists: the same as the standalone project's refresh."""
+    `sqlrec serve` from it serves the lists: the same as the standalone project's refresh. Both
+    find sqlrec's tables where the team placed them; the trained lists stay in the target's
+    schema, where the trained_lists source reads them."""
     from fastapi.testclient import TestClient
 
     from sqlrec.config import Settings
@@ -237,9 +281,11 @@ def test_the_python_steps_and_the_service_run_from_the_consumer_project(
     assert done.returncode == 0, done.stderr[-3000:]
     assert "built, trained and blended the events of {{ ref('shop_events') }}" in done.stdout
     assert_same_marts(database, small_lake_refreshed)
+    assert {"main.als_user_recommendations", "main.ease_user_recommendations",
+            "main.model_runs"} <= tables_of(database)
 
     monkeypatch.setenv("SQLREC_PROJECT_DIR", str(project))
-    user, expected = read_table(database, "user_recommendations", "user_id, rank").pipe(
+    user, expected = read_table(database, placed("user_recommendations"), "user_id, rank").pipe(
         lambda lists: (lists.user_id.iloc[0], lists[lists.user_id == lists.user_id.iloc[0]]))
     with TestClient(create_app(Settings(reload_interval_s=0))) as client:
         answer = client.get(f"/users/{user}/recommendations", params={"k": len(expected)})
@@ -258,6 +304,6 @@ def test_events_from_a_relation_without_a_catalogue_read_no_lake(consumer):
                "--vars", "{shop_only_var: 1}")
     assert done.returncode == 0, done.stdout[-3000:]
     with duckdb.connect(str(database), read_only=True) as connection:
-        assert connection.execute("select count(*) from stg_relation__items").fetchone() == (0,)
-        tables = {row[0] for row in connection.execute("show tables").fetchall()}
-    assert "stg_lake__items" not in tables
+        catalogue = f"select count(*) from {placed('stg_relation__items')}"
+        assert connection.execute(catalogue).fetchone() == (0,)
+    assert placed("stg_lake__items") not in tables_of(database)
