@@ -43,8 +43,7 @@
             var('events_path'), ['user_id', 'item_id', 'event_type', 'event_time'],
             'user_id, item_id, event_type, event_time [, event_id]')) -%}
     {%- endif -%}
-    {%- if var('events_relation') is none and var('catalog_relation') is none
-        and sqlrec.lake_files_exist(var('catalog_path')) -%}
+    {%- if not sqlrec.items_from_relation() and sqlrec.lake_files_exist(var('catalog_path')) -%}
         {%- do problems.extend(sqlrec.missing_lake_columns(
             var('catalog_path'), ['item_id'], 'item_id [, category, brand, is_available, price]')) -%}
     {%- endif -%}

@@ -9,11 +9,18 @@
         else ref('stg_lake__events')) }}
 {%- endmacro %}
 
+{#- Whether the catalogue comes from a relation of the team's: catalog_relation names one, or
+    the events come from one (then no lake is read at all, and without catalog_relation there
+    is no catalogue). The lake source's items config in YAML spells it again: YAML cannot call
+    a macro. -#}
+{% macro items_from_relation() -%}
+    {{ return(var('events_relation') is not none or var('catalog_relation') is not none) }}
+{%- endmacro %}
+
 {#- The staged catalogue: the relation's (none when the events come from a relation and no
     catalogue relation is named), else the lake's. -#}
 {% macro staged_items() -%}
-    {{ return(ref('stg_relation__items')
-        if var('events_relation') is not none or var('catalog_relation') is not none
+    {{ return(ref('stg_relation__items') if sqlrec.items_from_relation()
         else ref('stg_lake__items')) }}
 {%- endmacro %}
 

@@ -1,5 +1,5 @@
 {#- Not built when a relation of the team's stands in for the lake (stg_relation__items). -#}
-{{ config(enabled=var('events_relation') is none and var('catalog_relation') is none) }}
+{{ config(enabled=not sqlrec.items_from_relation()) }}
 
 {#- The catalogue is optional: with no file, this model is empty and every item counts as available.
     Only item_id is required; a catalogue without one of the other columns gives nulls there. -#}

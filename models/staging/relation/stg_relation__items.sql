@@ -1,7 +1,7 @@
 {#- The catalogue of a relation of the team's own (var catalog_relation) instead of the lake's
     files; with events from a relation (var events_relation) and no catalog_relation there is no
     catalogue: this model is empty and every item counts as available. -#}
-{{ config(enabled=var('events_relation') is not none or var('catalog_relation') is not none) }}
+{{ config(enabled=sqlrec.items_from_relation()) }}
 
 {%- set relation = sqlrec.input_relation('catalog_relation') if var('catalog_relation') is not none else none -%}
 
