@@ -307,3 +307,36 @@ def test_events_from_a_relation_without_a_catalogue_read_no_lake(consumer):
         catalogue = f"select count(*) from {placed('stg_relation__items')}"
         assert connection.execute(catalogue).fetchone() == (0,)
     assert placed("stg_lake__items") not in tables_of(database)
+
+
+def test_without_loaded_at_event_time_is_the_watermark_and_a_future_row_stops_nothing(consumer):
+    """With no loaded_at column a routine run follows event_time. A future-dated row (rejected
+    downstream) must not become the next run's cutoff, and a row without an event_time is kept
+    once: a later run still stages new rows, each once."""
+    project, database = consumer
+    (project / "models" / "shop_events.sql").write_text(
+        CONSUMER_EVENTS_MODEL.replace("happened_at as event_time,", "happened_at as event_time")
+        .replace("    loaded_at\n", ""))
+    with duckdb.connect(str(database)) as connection:
+        for suffix, happened_at in (("future", "timestamp '2099-01-01'"), ("no-time", "null")):
+            connection.execute(f"""
+                insert into raw_events
+                select id || '-{suffix}', customer, product, action, {happened_at}, loaded_at
+                from raw_events order by id limit 1""")
+    staged = f"select count(*), count(distinct event_id) from {placed('stg_relation__events')}"
+    raw = "select count(*) from raw_events"
+    build(project, "--select", "+stg_relation__events")
+    with duckdb.connect(str(database)) as connection:
+        assert connection.execute(staged).fetchone() == connection.execute(raw).fetchone() * 2
+        connection.execute("""
+            insert into raw_events
+            select id || '-new', customer, product, action,
+                   (select max(happened_at) from raw_events
+                    where happened_at < current_timestamp) + interval 1 minute, loaded_at
+            from raw_events order by id limit 5""")
+        expected = connection.execute(raw).fetchone() * 2
+    build(project, "--select", "stg_relation__events")
+    with duckdb.connect(str(database), read_only=True) as connection:
+        assert connection.execute(staged).fetchone() == expected
+        new = f"select count(*) from {placed('stg_relation__events')} where event_id like '%-new'"
+        assert connection.execute(new).fetchone() == (5,)
