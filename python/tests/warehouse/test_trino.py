@@ -523,12 +523,14 @@ sources:
 def test_a_consumer_project_on_trino_reads_an_iceberg_events_table(
         duckdb_file, trino, profiles, trino_schema, tmp_path):
     """sqlrec as a package of a team's project on Trino, its events and catalogue Iceberg tables
-    of the team's (here copies of the lake's): the marts equal the standalone DuckDB build's."""
+    of the team's (here copies of the lake's, loaded an hour after they happened): the marts
+    equal the standalone DuckDB build's, and a routine run stages late and new rows once."""
     from sqlrec.pipeline.dbt import dbt_executable
 
     trino.query("create schema if not exists iceberg.shop_raw")
     for table, columns in (("events", "event_id, user_id, item_id, event_type, event_time, "
-                                      "cast(event_date as date) as event_date"),
+                                      "cast(event_date as date) as event_date, "
+                                      "event_time + interval '1' hour as loaded_at"),
                            ("items", "*")):
         trino.query(f"drop table if exists iceberg.shop_raw.{table}")
         trino.query(f"create table iceberg.shop_raw.{table} as "
@@ -538,20 +540,37 @@ def test_a_consumer_project_on_trino_reads_an_iceberg_events_table(
     (shop / "dbt_project.yml").write_text(CONSUMER_ON_TRINO)
     (shop / "packages.yml").write_text(f"packages:\n  - local: {PROJECT_DIR}\n")
     (shop / "models" / "sources.yml").write_text(CONSUMER_SOURCES_ON_TRINO)
-    with trino_env(trino, profiles, "shop"):
-        for command in (["deps"], ["build", "--target", "trino"]):
+
+    def dbt_in_shop(*command: str) -> None:
+        with trino_env(trino, profiles, "shop"):
             done = subprocess.run([dbt_executable(), *command, "--project-dir", str(shop)],
                                   cwd=shop, capture_output=True, text=True)
-            assert done.returncode == 0, done.stdout[-3000:]
+        assert done.returncode == 0, done.stdout[-3000:]
+
+    dbt_in_shop("deps")
+    dbt_in_shop("build", "--target", "trino")
     assert_same_ranked_lists(read_table(duckdb_file, "item_similarity", "item_id, rank"),
                              trino_table(trino, "shop", "item_similarity"),
                              ["item_id"], "similar_item_id")
     assert_same_ranked_lists(read_table(duckdb_file, "user_recommendations", "user_id, rank"),
                              trino_table(trino, "shop", "user_recommendations"),
                              ["user_id"], "item_id")
-    staged = trino.query("select count(*) from stg_relation__events", catalog="iceberg",
-                         schema="shop")
-    assert staged == trino.query("select count(*) from iceberg.shop_raw.events")
+    staged = "select count(*), count(distinct event_id) from iceberg.shop.stg_relation__events"
+    raw = "select count(*), count(distinct event_id) from iceberg.shop_raw.events"
+    assert trino.query(staged) == trino.query(raw)
+
+    # a routine run: 100 rows loaded 10 hours before the newest (within the lookback), 100 after
+    [[newest]] = trino.query("select max(loaded_at) from iceberg.shop_raw.events "
+                             "where loaded_at < current_timestamp")
+    for label, shift in (("late", "- interval '10' hour"), ("new", "+ interval '1' hour")):
+        trino.query(f"""
+            insert into iceberg.shop_raw.events
+            select event_id || '-{label}', user_id, item_id, event_type, event_time, event_date,
+                   timestamp '{newest}' {shift}
+            from iceberg.shop_raw.events where event_id is not null
+            order by event_id limit 100""")
+    dbt_in_shop("build", "--target", "trino", "--select", "stg_relation__events")
+    assert trino.query(staged) == trino.query(raw)
 
 def test_new_partition_is_synced_and_appended(trino, profiles, lake, trino_schema):
     """A second build sees a new event_date folder (the hook syncs partitions) and appends only
