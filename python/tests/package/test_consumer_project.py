@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -340,3 +341,35 @@ def test_without_loaded_at_event_time_is_the_watermark_and_a_future_row_stops_no
         assert connection.execute(staged).fetchone() == expected
         new = f"select count(*) from {placed('stg_relation__events')} where event_id like '%-new'"
         assert connection.execute(new).fetchone() == (5,)
+
+
+def test_a_team_replaces_sqlrecs_event_weights_with_its_own_seed(consumer, small_lake,
+                                                                  monkeypatch):
+    """sqlrec's seed disabled and one of the team's of that name: the scores dbt builds and the
+    weights the Python steps read are the team's."""
+    from sqlrec.data import seeds
+
+    from reference import read_events, user_item_scores
+
+    project, database = consumer
+    team_weights = {"view": 2.0, "like": 1.0, "cart": 1.0, "purchase": 7.0}
+    (project / "seeds").mkdir()
+    (project / "seeds" / "event_weights.csv").write_text(
+        "event_type,weight\n" + "".join(f"{kind},{w:g}\n" for kind, w in team_weights.items()))
+    with (project / "dbt_project.yml").open("a") as file:
+        file.write("seeds:\n  sqlrec:\n    event_weights:\n      +enabled: false\n")
+    build(project, "--select", "+int_user_item_scores", "--indirect-selection", "cautious",
+          "--vars", "{half_life_days: 0}")
+
+    events = read_events(small_lake)
+    expected = user_item_scores(events, half_life_days=0, weights=team_weights)
+    sqlrecs = user_item_scores(events, half_life_days=0)  # sqlrec's own weights
+    actual = read_table(database, placed("int_user_item_scores"), "user_id, item_id")
+    assert len(actual) == len(expected)
+    merged = (actual.merge(expected, on=["user_id", "item_id"], validate="one_to_one")
+              .merge(sqlrecs, on=["user_id", "item_id"], suffixes=("", "_sqlrec")))
+    np.testing.assert_allclose(merged["score"], merged["w"], rtol=1e-12)
+    assert not np.allclose(merged["score"], merged["w_sqlrec"])
+
+    monkeypatch.setenv("SQLREC_PROJECT_DIR", str(project))
+    assert seeds.event_weights() == team_weights
