@@ -32,8 +32,8 @@ def model_placements(engine: str, schema: str) -> dict[str, tuple[str, str]]:
     try:
         manifest = project.dbt_target_dir() / "manifest.json"
         project_file = project.project_dir() / "dbt_project.yml"
-        versions = (manifest.stat().st_mtime_ns, manifest.stat().st_size,
-                    project_file.stat().st_mtime_ns)
+        stat = manifest.stat()
+        versions = (stat.st_mtime_ns, stat.st_size, project_file.stat().st_mtime_ns)
     except (OSError, UserError):
         return {}
     placed = _placements(manifest, project_file, versions, engine)
