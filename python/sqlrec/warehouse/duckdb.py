@@ -40,7 +40,7 @@ from sqlrec.warehouse.markers import (
     write_json_atomically,
     write_marker_file,
 )
-from sqlrec.warehouse.placement import model_placements
+from sqlrec.warehouse.placement import located
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -131,10 +131,7 @@ class DuckDBWarehouse:
 
     def located(self, name: str) -> tuple[str, str]:
         """The schema and table name that hold the table sqlrec calls ``name``."""
-        placements = self.placements
-        if placements is None:
-            placements = model_placements("duckdb", self.schema)
-        return placements.get(name, (self.schema, name))
+        return located(name, "duckdb", self.schema, self.placements)
 
     def qualified(self, name: str) -> str:
         return ".".join(f'"{part}"' for part in self.located(name))

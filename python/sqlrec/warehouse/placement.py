@@ -25,6 +25,15 @@ from sqlrec.errors import UserError
 TARGET_SCHEMA_SOURCE = f"source.{project.PACKAGE_NAME}.trained_lists."
 
 
+def located(name: str, engine: str, schema: str,
+            placements: dict[str, tuple[str, str]] | None = None) -> tuple[str, str]:
+    """(schema, table) of the table sqlrec calls ``name`` in a warehouse of that engine whose
+    target schema is ``schema``: from ``placements`` when given, else the project's manifest."""
+    if placements is None:
+        placements = model_placements(engine, schema)
+    return placements.get(name, (schema, name))
+
+
 def model_placements(engine: str, schema: str) -> dict[str, tuple[str, str]]:
     """{model name: (schema, table name)} for each of sqlrec's models that the last build of the
     project put somewhere other than `schema`.`name`; empty when all sit there (the standalone

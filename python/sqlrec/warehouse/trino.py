@@ -47,7 +47,7 @@ from sqlrec.warehouse.markers import (
     new_marker,
     state_from_markers,
 )
-from sqlrec.warehouse.placement import model_placements
+from sqlrec.warehouse.placement import located
 from sqlrec.warehouse.trino_files import read_data_files
 from sqlrec.warehouse.trino_sql import arrow_type, quote, sql_literal, staging_schema, trino_type
 
@@ -149,10 +149,7 @@ class TrinoWarehouse:
 
     def located(self, name: str) -> tuple[str, str]:
         """The schema and table name that hold the table sqlrec calls ``name``."""
-        placements = self.placements
-        if placements is None:
-            placements = model_placements("trino", self.schema)
-        return placements.get(name, (self.schema, name))
+        return located(name, "trino", self.schema, self.placements)
 
     def qualified(self, name: str) -> str:
         return ".".join(quote(part) for part in (self.catalog, *self.located(name)))
