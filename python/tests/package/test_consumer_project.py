@@ -336,7 +336,8 @@ def test_without_loaded_at_event_time_is_the_watermark_and_a_future_row_stops_no
                     where happened_at < current_timestamp) + interval 1 minute, loaded_at
             from raw_events order by id limit 5""")
         expected = connection.execute(raw).fetchone() * 2
-    build(project, "--select", "stg_relation__events")
+    ran = dbt(project, "run", "--select", "stg_relation__events")
+    assert ran.returncode == 0, ran.stdout[-3000:]
     with duckdb.connect(str(database), read_only=True) as connection:
         assert connection.execute(staged).fetchone() == expected
         new = f"select count(*) from {placed('stg_relation__events')} where event_id like '%-new'"

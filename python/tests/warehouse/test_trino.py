@@ -569,7 +569,7 @@ def test_a_consumer_project_on_trino_reads_an_iceberg_events_table(
                    timestamp '{newest}' {shift}
             from iceberg.shop_raw.events where event_id is not null
             order by event_id limit 100""")
-    dbt_in_shop("build", "--target", "trino", "--select", "stg_relation__events")
+    dbt_in_shop("run", "--target", "trino", "--select", "stg_relation__events")
     assert trino.query(staged) == trino.query(raw)
 
 def test_new_partition_is_synced_and_appended(trino, profiles, lake, trino_schema):
