@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 from sqlrec.errors import UserError, did_you_mean
@@ -55,9 +56,23 @@ def package_dir() -> Path:
 
 
 def _project_file(folder: Path) -> dict:
+    """The folder's dbt_project.yml, parsed once per version of the file (a parse costs about
+    9 ms, and the warehouses look up the target folder at each table they name). Read-only."""
+    path = folder / "dbt_project.yml"
+    stat = path.stat()
+    return _parsed_project_file(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _parsed_project_file(path: Path, _mtime_ns: int, _size: int) -> dict:
     import yaml
 
-    return yaml.safe_load((folder / "dbt_project.yml").read_text()) or {}
+    return yaml.safe_load(path.read_text()) or {}
+
+
+def project_name() -> str:
+    """The `name:` of the project the commands run: sqlrec's own, or a team's."""
+    return str(_project_file(project_dir()).get("name") or PACKAGE_NAME)
 
 
 def dbt_target_dir() -> Path:

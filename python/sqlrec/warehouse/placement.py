@@ -40,26 +40,22 @@ def model_placements(engine: str, schema: str) -> dict[str, tuple[str, str]]:
     project, a team that leaves them in its target's schema) or no manifest counts."""
     try:
         manifest = project.dbt_target_dir() / "manifest.json"
-        project_file = project.project_dir() / "dbt_project.yml"
         stat = manifest.stat()
-        versions = (stat.st_mtime_ns, stat.st_size, project_file.stat().st_mtime_ns)
+        project_name = project.project_name()
     except (OSError, UserError):
         return {}
-    placed = _placements(manifest, project_file, versions, engine)
+    placed = _placements(manifest, stat.st_mtime_ns, stat.st_size, project_name, engine)
     if placed is None or placed[0] != schema:
         return {}
     return {name: where for name, where in placed[1].items() if where != (schema, name)}
 
 
 @lru_cache(maxsize=4)
-def _placements(manifest: Path, project_file: Path, _versions: tuple, engine: str
+def _placements(manifest: Path, _mtime_ns: int, _size: int, project_name: str, engine: str
                 ) -> tuple[str, dict[str, tuple[str, str]]] | None:
     """(the manifest's target schema, {model: (schema, table)}) or None when it is another
-    project's or engine's; cached per version of the files (a manifest is a few MB of JSON)."""
-    import yaml
-
+    project's or engine's; cached per version of the file (a manifest is a few MB of JSON)."""
     try:
-        project_name = (yaml.safe_load(project_file.read_text()) or {}).get("name")
         content = json.loads(manifest.read_text())
         metadata = content["metadata"]
         if metadata.get("project_name") != project_name or metadata.get("adapter_type") != engine:
@@ -71,6 +67,5 @@ def _placements(manifest: Path, project_file: Path, _versions: tuple, engine: st
             for node in content["nodes"].values()
             if node.get("resource_type") == "model"
             and node.get("package_name") == project.PACKAGE_NAME}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, StopIteration,
-            yaml.YAMLError):
+    except (OSError, ValueError, KeyError, TypeError, StopIteration):
         return None  # unreadable or of another shape: read the target's schema as before
