@@ -29,6 +29,7 @@ from sqlrec.evaluation import twin
 from sqlrec.evaluation.metrics import ranking_metrics
 from sqlrec.evaluation.split import temporal_split
 from sqlrec.evaluation.tune import Scorer
+from sqlrec.recommend import ranker
 from sqlrec.recommend.params import PipelineParams
 
 CANDIDATES_PER_PART = 100  # the similarity signal's list; ALS and EASE give train's DEFAULT_K
@@ -193,29 +194,12 @@ def labelled(table: pd.DataFrame, prepared: twin.Prepared, held_out: pd.DataFram
     return table
 
 
-def fit_ranker(table: pd.DataFrame, seed: int = 7):
-    import lightgbm
-
-    useful = table.groupby("user")["label"].transform("any")
-    train = table[useful].sort_values("user", kind="stable")
-    groups = train.groupby("user", sort=False).size().to_numpy()
-    params = {"objective": "lambdarank", "learning_rate": 0.05, "num_leaves": 15,
-              "min_data_in_leaf": 100, "bagging_fraction": 0.8, "bagging_freq": 1,
-              "feature_fraction": 0.8, "lambdarank_truncation_level": 20, "seed": seed,
-              "verbose": -1, "num_threads": 2}
-    data = lightgbm.Dataset(train[features(train)], train["label"].astype(int), group=groups)
-    model = lightgbm.train(params, data, num_boost_round=100)
-    return model
-
-
 def ranked_frame(table: pd.DataFrame, score: np.ndarray, prepared: twin.Prepared) -> pd.DataFrame:
-    ordered = table.assign(_score=score).sort_values(["user", "_score", "item"],
-                                                     ascending=[True, False, True])
-    ordered["rank"] = ordered.groupby("user").cumcount() + 1
-    ordered = ordered[ordered["rank"] <= LIST_LENGTH]
-    return pd.DataFrame({"user_id": prepared.user_ids[ordered["user"]],
-                         "item_id": prepared.item_ids[ordered["item"]],
-                         "rank": ordered["rank"].to_numpy()})
+    """(user_id, item_id, rank) of each user's LIST_LENGTH best candidates by ``score``."""
+    lists = ranker.ranked_lists(table, score, LIST_LENGTH, group="user", item="item")
+    return pd.DataFrame({"user_id": prepared.user_ids[lists["user"]],
+                         "item_id": prepared.item_ids[lists["item"]],
+                         "rank": lists["rank"].to_numpy()})
 
 
 def study(name: str, data_dir: Path, seed: int) -> dict:
@@ -242,7 +226,8 @@ def study(name: str, data_dir: Path, seed: int) -> dict:
         table["user"] += number * 10_000_000  # each fold's users are groups of their own
         tables.append(table)
     validation = pd.concat(tables, ignore_index=True)
-    model = fit_ranker(validation, seed)
+    model = ranker.fit(validation, features(validation), group="user",
+                       params=ranker.RankerParams(seed=seed), num_threads=2)
     test_table, prepared = table_of(split.train, split.split_at, split.test)
     catalogue_size = len(prepared.item_ids)
     results = {}
@@ -251,12 +236,12 @@ def study(name: str, data_dir: Path, seed: int) -> dict:
         scored = test_table[test_table[column].notna() & (test_table[column] > 0)]
         results[part] = ranking_metrics(ranked_frame(scored, scored[column].to_numpy(), prepared),
                                         split.test, catalogue_size)
-    predicted = model.predict(test_table[features(test_table)])
+    predicted = model.scores(test_table)
     results["ranker"] = ranking_metrics(ranked_frame(test_table, predicted, prepared),
                                         split.test, catalogue_size)
     recall = test_table.groupby("user")["label"].any().mean()
     best_part = max(PARTS, key=lambda part: results[part]["ndcg@10"])
-    importance = dict(sorted(zip(features(validation), model.feature_importance(
+    importance = dict(sorted(zip(model.features, model.booster.feature_importance(
         "gain").round(1).tolist(), strict=True), key=lambda pair: -pair[1]))
     return {"dataset": name, "events": len(events), "seconds": round(
         time.perf_counter() - started, 1), "candidate_rows": len(test_table),

@@ -23,6 +23,7 @@
         ('rp3beta_beta', 'number', 0, none),
         ('asymmetric_cosine_alpha', 'number', 0, 1),
         ('recent_items_per_user', 'integer', 1, none),
+        ('next_items_window', 'integer', 1, none),
         ('popular_items_k', 'integer', 0, none),
         ('blend_als_weight', 'number', 0, none),
         ('blend_similarity_weight', 'number', 0, none),
@@ -70,7 +71,7 @@
                 ~ 'a relation such as "{{ ref(\'my_events\') }}"') -%}
         {%- endif -%}
     {%- endfor -%}
-    {%- for name in ['lake_has_catalog', 'register_lake_tables'] -%}
+    {%- for name in ['lake_has_catalog', 'register_lake_tables', 'ranker'] -%}
         {%- if var(name) is not sameas true and var(name) is not sameas false -%}
             {%- do problems.append(name ~ ' is ' ~ tojson(var(name)) ~ '; it must be true or false') -%}
         {%- endif -%}
@@ -131,7 +132,7 @@
         'half_life_days', 'max_items_per_user', 'min_common_users', 'similarity', 'rp3beta_alpha',
         'rp3beta_beta', 'asymmetric_cosine_alpha', 'similar_items_k', 'top_k', 'as_of',
         'recent_items_per_user', 'popular_items_k', 'blend_similarity_weight', 'blend_als_weight',
-        'blend_ease_weight', 'pair_rows_per_chunk', 'candidate_rows_per_chunk', 'pair_chunks',
+        'blend_ease_weight', 'ranker', 'next_items_window', 'pair_rows_per_chunk', 'candidate_rows_per_chunk', 'pair_chunks',
         'recommendation_chunks', 'lake_catalog', 'lake_schema', 'events_location',
         'catalog_location', 'lake_has_catalog', 'register_lake_tables', 'lake_events_columns',
         'lake_catalog_columns', 'item_id'
