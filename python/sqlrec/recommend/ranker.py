@@ -6,7 +6,7 @@ LightGBM rather than XGBoost's ``rank:ndcg``: both learn the same LambdaMART; Li
 missing value as a value of its own at every split (a part that does not list a candidate leaves
 its score and rank missing, which says something), judges the ranking on the first
 ``truncation`` places only (``lambdarank_truncation_level``: a served list is 20 long), and is a
-10 MB CPU wheel with no other dependency than numpy and scipy.
+10 MB CPU wheel that needs only numpy, scipy and narwhals (a small dataframe shim).
 
 Where the candidates and features come from and what the ranker is trained on:
 docs/training.md, "A learned second stage: the study" (`bench/study_ranker.py`).
