@@ -5,11 +5,12 @@ the best single part, on data it was not tuned on?
 Python only, through the evaluation's twin of the pipeline (`sqlrec.evaluation.twin`, the same
 lists the dbt models give): the design is chosen here before it is written as dbt models.
 
-The protocol, per dataset: the evaluation's temporal split (train, test); the training part split
-once more the same way (train', validation). The parts are built on train', the ranker learns
-from their candidates which ones the validation part holds; the parts are built again on train,
-and the ranker, unchanged, orders their candidates; NDCG@10 etc. on test, beside each part alone
-and the served blend.
+The protocol, per dataset: the evaluation's temporal split (train, test); the validation windows
+`sqlrec tune` scores on (`validation_splits`: the training part split once more the same way into
+train' and validation, then the window before). The parts are built on each train', the ranker
+learns from their candidates which ones the validation part holds; the parts are built again on
+train, and the ranker, unchanged, orders their candidates; NDCG@10 etc. on test, beside each part
+alone and the served blend.
 
     python bench/study_ranker.py [--datasets movielens,demo,sparse,wide] [--data-dir DIR]
 """
@@ -28,7 +29,7 @@ import pandas as pd
 from sqlrec.evaluation import twin
 from sqlrec.evaluation.metrics import ranking_metrics
 from sqlrec.evaluation.split import temporal_split
-from sqlrec.evaluation.tune import Scorer
+from sqlrec.evaluation.tune import Scorer, validation_splits
 from sqlrec.recommend import ranker
 from sqlrec.recommend.params import PipelineParams
 
@@ -71,9 +72,7 @@ def candidates(prepared: twin.Prepared, users: np.ndarray, params: PipelineParam
                ) -> pd.DataFrame:
     """(user, item) rows: the union of every part's list and the popular items, with each
     part's score, score over the user's best and rank (NaN where the part does not list it)."""
-    scorer = Scorer(prepared, pd.DataFrame({"user_id": prepared.user_ids[users]}))
-    scorer.users = users
-    parts = scorer.parts(params)
+    parts = Scorer(prepared, pd.DataFrame({"user_id": prepared.user_ids[users]})).parts(params)
     frames = []
     for name, lists in parts.items():
         rows, slots = np.nonzero(lists.items >= 0)
@@ -150,7 +149,7 @@ def add_sequence_signals(table: pd.DataFrame, prepared: twin.Prepared, users: np
     same recency weights (the latest items above older ones)."""
     import scipy.sparse as sp
 
-    shape = (len(prepared.user_ids), len(prepared.item_ids))
+    items_count = len(prepared.item_ids)
     order = np.lexsort((items, prepared.events["event_at"].to_numpy(), users))
     sequence = pd.DataFrame({"user": users[order], "item": items[order]})
     sequence = sequence[(sequence["user"] != sequence["user"].shift())
@@ -164,7 +163,7 @@ def add_sequence_signals(table: pd.DataFrame, prepared: twin.Prepared, users: np
     rows, cols = np.concatenate(rows), np.concatenate(cols)
     keep = rows != cols
     following = sp.csr_matrix((np.ones(keep.sum()), (rows[keep], cols[keep])),
-                              shape=(shape[1], shape[1]))
+                              shape=(items_count, items_count))
     totals = np.asarray(following.sum(axis=1)).ravel()
     following = sp.diags(1 / np.maximum(totals, 1)) @ following
     ranks = prepared.last_event_ranks.tocsr().copy()
@@ -188,9 +187,10 @@ def features(table: pd.DataFrame) -> list[str]:
 
 
 def labelled(table: pd.DataFrame, prepared: twin.Prepared, held_out: pd.DataFrame) -> pd.DataFrame:
-    keys = set(zip(held_out["user_id"], held_out["item_id"], strict=True))
-    table["label"] = [(u, i) in keys for u, i in zip(
-        prepared.user_ids[table["user"]], prepared.item_ids[table["item"]], strict=True)]
+    """The label: the held-out part holds the (user, candidate)."""
+    pairs = pd.MultiIndex.from_arrays([prepared.user_ids[table["user"]],
+                                       prepared.item_ids[table["item"]]])
+    table["label"] = pairs.isin(pd.MultiIndex.from_frame(held_out[["user_id", "item_id"]]))
     return table
 
 
@@ -209,7 +209,6 @@ def study(name: str, data_dir: Path, seed: int) -> dict:
         set(catalogue.loc[~catalogue["is_available"], "item_id"])
     params = PipelineParams(dbt_vars={"top_k": CANDIDATES_PER_PART})
     split = temporal_split(events)
-    inner = temporal_split(split.train)
 
     def table_of(part_events, as_of, held_out):
         prepared = twin.Prepared(part_events, as_of, unavailable)
@@ -217,11 +216,8 @@ def study(name: str, data_dir: Path, seed: int) -> dict:
         table = add_features(candidates(prepared, users, params), prepared, catalogue)
         return labelled(table, prepared, held_out), prepared
 
-    folds = [inner]
-    while len(folds) < FOLDS and not (earlier := temporal_split(folds[-1].train)).test.empty:
-        folds.append(earlier)
     tables = []
-    for number, fold in enumerate(folds):
+    for number, fold in enumerate(validation_splits(events, FOLDS)):
         table, _ = table_of(fold.train, fold.split_at, fold.test)
         table["user"] += number * 10_000_000  # each fold's users are groups of their own
         tables.append(table)
@@ -246,12 +242,12 @@ def study(name: str, data_dir: Path, seed: int) -> dict:
     return {"dataset": name, "events": len(events), "seconds": round(
         time.perf_counter() - started, 1), "candidate_rows": len(test_table),
         "users_with_a_hit_among_candidates": round(float(recall), 4),
-        "ndcg_at_10": {name: round(metrics["ndcg@10"], 4) for name, metrics in results.items()},
+        "ndcg_at_10": {part: round(metrics["ndcg@10"], 4) for part, metrics in results.items()},
         "ranker_over_best_part": round(results["ranker"]["ndcg@10"]
                                        / results[best_part]["ndcg@10"] - 1, 4),
         "ranker_over_best_other": round(results["ranker"]["ndcg@10"] / max(
-            metrics["ndcg@10"] for name, metrics in results.items() if name != "ranker") - 1, 4),
-        "map_at_10": {name: round(metrics["map@10"], 4) for name, metrics in results.items()},
+            metrics["ndcg@10"] for part, metrics in results.items() if part != "ranker") - 1, 4),
+        "map_at_10": {part: round(metrics["map@10"], 4) for part, metrics in results.items()},
         "gain_by_feature": importance}
 
 
